@@ -1,0 +1,41 @@
+"""The product catalog: the only skus a cart accepts, with today's prices."""
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Mapping
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    sku: str
+    name: str
+    price_cents: int
+    category: str
+
+
+class Catalog(Mapping[str, Product]):
+    """Products by sku, in the order they were listed."""
+
+    def __init__(self, products: Iterable[Product]) -> None:
+        self._products = {p.sku: p for p in products}
+
+    @classmethod
+    def from_records(cls, records: Iterable[Mapping]) -> "Catalog":
+        return cls(
+            Product(str(r["sku"]), str(r["name"]), int(r["price_cents"]), str(r["category"]))
+            for r in records
+        )
+
+    def __getitem__(self, sku: str) -> Product:
+        return self._products[sku]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._products)
+
+    def __len__(self) -> int:
+        return len(self._products)
+
+    def names(self) -> dict[str, str]:
+        return {sku: p.name for sku, p in self._products.items()}
+
+    def categories(self) -> list[str]:
+        return sorted({p.category for p in self._products.values()})

@@ -1,0 +1,77 @@
+"""Domain errors: each broken cart rule has its own type and a one-line message.
+
+`InvalidInput` errors are wrong whatever the cart holds (an unknown sku, a
+quantity out of range); `RuleViolation` errors are refused because of the
+cart's current state. The command line maps them to exit statuses 2 and 1.
+"""
+
+
+class DomainError(Exception):
+    """A command or event that the cart rules refuse."""
+
+    def __str__(self) -> str:  # one line, always
+        return " ".join(str(self.args[0]).split()) if self.args else type(self).__name__
+
+
+class InvalidInput(DomainError):
+    """The input alone is invalid, whatever the cart's state."""
+
+
+class RuleViolation(DomainError):
+    """The cart's state refuses the command."""
+
+
+class UnknownSku(InvalidInput):
+    def __init__(self, sku: str) -> None:
+        super().__init__(f"unknown sku {sku!r}: it is not in the catalog")
+        self.sku = sku
+
+
+class InvalidQuantity(InvalidInput):
+    def __init__(self, quantity: object) -> None:
+        super().__init__(f"quantity must be a whole number from 1 to 99, got {quantity!r}")
+        self.quantity = quantity
+
+
+class InvalidCartId(InvalidInput):
+    def __init__(self, cart_id: object) -> None:
+        super().__init__(f"cart id must be 1 to 64 visible characters, got {cart_id!r}")
+
+
+class CartNotFound(RuleViolation):
+    def __init__(self, cart_id: str) -> None:
+        super().__init__(f"cart {cart_id!r} does not exist")
+        self.cart_id = cart_id
+
+
+class CartAlreadyExists(RuleViolation):
+    def __init__(self, cart_id: str) -> None:
+        super().__init__(f"cart {cart_id!r} already exists")
+        self.cart_id = cart_id
+
+
+class SkuNotInCart(RuleViolation):
+    def __init__(self, cart_id: str, sku: str) -> None:
+        super().__init__(f"sku {sku!r} is not in cart {cart_id!r}")
+        self.sku = sku
+
+
+class LineLimitExceeded(RuleViolation):
+    def __init__(self, sku: str, current: int, adding: int) -> None:
+        super().__init__(
+            f"a line holds at most 99: {sku!r} has {current}, adding {adding} would make {current + adding}"
+        )
+
+
+class CartCheckedOut(RuleViolation):
+    def __init__(self, cart_id: str) -> None:
+        super().__init__(f"cart {cart_id!r} is checked out and accepts nothing more")
+
+
+class EmptyCart(RuleViolation):
+    def __init__(self, cart_id: str) -> None:
+        super().__init__(f"cart {cart_id!r} is empty and cannot be checked out")
+
+
+class EventMismatch(RuleViolation):
+    """An event whose recorded figures disagree with the state it applies to."""

@@ -1,0 +1,162 @@
+"""The application service: the one place where a command becomes events.
+
+load (snapshot + tail) -> decide -> append with the expected version; on a
+conflict, reload, decide again and retry a bounded number of times. The
+command line and the full-screen app both go through `CartService`.
+"""
+
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable
+
+import orjson
+
+from .domain import (
+    AddItem, CartState, Catalog, ChangeQuantity, CheckOut, Command, CreateCart, RemoveItem,
+    decide, evolve, initial_state, validate_cart_id,
+)
+from .domain.events import CURRENT_SCHEMA_VERSION
+from .store import ConcurrencyError, EventStore, NewEvent, RecordedEvent, UndecodableEvent, decode_event
+
+DEFAULT_SNAPSHOT_EVERY = 50  # see README, "Speed": a load replays at most this many events
+MAX_ATTEMPTS = 8
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class LoadedCart:
+    state: CartState
+    as_of_position: int  # the position the state was asked for (the head when not asked)
+    undecodable: list[UndecodableEvent] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    state: CartState
+    events: list[RecordedEvent]  # empty when the command changed nothing
+    attempts: int
+
+
+class CartService:
+    def __init__(self, store: EventStore, catalog: Catalog, *,
+                 new_id: Callable[[], str] = new_uuid,
+                 snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+                 max_attempts: int = MAX_ATTEMPTS) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.new_id = new_id
+        self.snapshot_every = snapshot_every
+        self.max_attempts = max_attempts
+        self.product_names = catalog.names()
+        # States this process appended last, reused while no other connection
+        # has committed (PRAGMA data_version unchanged): a command then costs
+        # no read at all. A stale entry can only cost a retry: the append's
+        # expected version still guards every write.
+        self._latest: dict[str, CartState] = {}
+        self._seen_data_version: int | None = None
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def decode(self, row: RecordedEvent):
+        """The domain event of a stored row (upcast); raises UndecodableEvent."""
+        return decode_event(row.type, row.schema_version, row.data, self.product_names, row.position)
+
+    def load(self, cart_id: str, at_position: int | None = None) -> LoadedCart:
+        """A cart's state from its newest snapshot plus the events after it.
+
+        Rows that cannot be decoded are skipped and reported, never fatal.
+        """
+        state = initial_state(cart_id)
+        snapshot = self.store.latest_snapshot(cart_id, at_position)
+        if snapshot is not None:
+            state = CartState.from_dict(orjson.loads(snapshot[2]))
+        undecodable = []
+        for row in self.store.read_stream(cart_id, after_version=state.version,
+                                          up_to_position=at_position):
+            try:
+                state = evolve(state, self.decode(row))
+            except UndecodableEvent as exc:
+                undecodable.append(exc)
+                state = _skip(state)
+        as_of = self.store.head_position() if at_position is None else at_position
+        return LoadedCart(state, as_of, undecodable)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def execute(self, command: Command) -> CommandResult:
+        """Decide and append, retrying on a concurrent change. Raises a DomainError
+        when a rule is broken, ConcurrencyError when the retries ran out."""
+        correlation_id = self.new_id()
+        for attempt in range(1, self.max_attempts + 1):
+            state = self._current_state(command.cart_id, trust_cache=attempt == 1)
+            decided = decide(command, state, self.catalog)
+            if not decided:
+                return CommandResult(state, [], attempt)
+            new_state = state
+            for event in decided:
+                new_state = evolve(new_state, event)
+            events = [
+                NewEvent(type=e.type, data=orjson.dumps(e.data()).decode(), event_id=self.new_id(),
+                         schema_version=CURRENT_SCHEMA_VERSION[e.type],
+                         correlation_id=correlation_id, causation_id=correlation_id)
+                for e in decided
+            ]
+            snapshot = None
+            if new_state.version // self.snapshot_every > state.version // self.snapshot_every:
+                snapshot = (new_state.version, orjson.dumps(new_state.to_dict()).decode())
+            try:
+                recorded = self.store.append(command.cart_id, events, state.version, snapshot)
+            except ConcurrencyError:
+                self._latest.pop(command.cart_id, None)
+                if attempt == self.max_attempts:
+                    raise
+                # Back off a little, with jitter, so two writers stop colliding.
+                time.sleep(random.uniform(0, 0.002 * attempt))
+                continue
+            if recorded:
+                self._remember(new_state)
+            return CommandResult(new_state, recorded, attempt)
+        raise AssertionError("unreachable")
+
+    def _current_state(self, cart_id: str, trust_cache: bool) -> CartState:
+        data_version = self.store.data_version()
+        if data_version != self._seen_data_version:  # someone else wrote: forget it all
+            self._latest.clear()
+            self._seen_data_version = data_version
+        cached = self._latest.get(cart_id) if trust_cache else None
+        return cached if cached is not None else self.load(cart_id).state
+
+    def _remember(self, state: CartState) -> None:
+        if len(self._latest) >= 4096:
+            self._latest.pop(next(iter(self._latest)))
+        self._latest[state.cart_id] = state
+
+    def create_cart(self, cart_id: str | None = None, customer: str | None = None) -> CommandResult:
+        cart_id = validate_cart_id(cart_id) if cart_id is not None else self.new_cart_id()
+        return self.execute(CreateCart(cart_id=cart_id, customer=customer))
+
+    def new_cart_id(self) -> str:
+        return "cart-" + self.new_id().replace("-", "")[:8]
+
+    def add_item(self, cart_id: str, sku: str, quantity: int = 1) -> CommandResult:
+        return self.execute(AddItem(cart_id=cart_id, sku=sku, quantity=quantity))
+
+    def change_quantity(self, cart_id: str, sku: str, quantity: int) -> CommandResult:
+        return self.execute(ChangeQuantity(cart_id=cart_id, sku=sku, quantity=quantity))
+
+    def remove_item(self, cart_id: str, sku: str) -> CommandResult:
+        return self.execute(RemoveItem(cart_id=cart_id, sku=sku))
+
+    def check_out(self, cart_id: str) -> CommandResult:
+        return self.execute(CheckOut(cart_id=cart_id))
+
+
+def _skip(state: CartState) -> CartState:
+    """An undecodable row still takes its version number."""
+    from dataclasses import replace
+    return replace(state, version=state.version + 1)

@@ -1,0 +1,42 @@
+"""Decoding stored rows into domain events, upcasting old schema versions.
+
+A row that cannot be decoded raises `UndecodableEvent` with its position, so
+a reader can report it and go on instead of crashing.
+"""
+
+from typing import Mapping
+
+from pydantic import ValidationError
+
+from ..domain.events import CURRENT_SCHEMA_VERSION, EVENT_TYPES, ItemAddedV1
+
+
+class UndecodableEvent(Exception):
+    def __init__(self, position: int, reason: str) -> None:
+        super().__init__(f"position {position}: {reason}")
+        self.position = position
+        self.reason = reason
+
+
+def decode_event(type_: str, schema_version: int, data: str | bytes,
+                 product_names: Mapping[str, str] | None = None, position: int = 0):
+    """The domain event of a stored row, read as the current schema."""
+    try:
+        if type_ == "ItemAdded" and schema_version == 1:
+            return ItemAddedV1.model_validate_json(data).upcast(product_names)
+        cls = EVENT_TYPES.get(type_)
+        if cls is None:
+            raise UndecodableEvent(position, f"unknown event type {type_!r}")
+        if schema_version != CURRENT_SCHEMA_VERSION[type_]:
+            raise UndecodableEvent(position, f"unknown schema version {schema_version} of {type_}")
+        return cls.model_validate_json(data)
+    except ValidationError as exc:
+        raise UndecodableEvent(position, _first_error(type_, exc)) from None
+
+
+def _first_error(type_: str, exc: ValidationError) -> str:
+    err = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in err.get("loc", ())) or "data"
+    if err.get("type") in ("json_invalid", "json_type"):
+        return f"{type_} data is not valid JSON"
+    return f"{type_} {where}: {err.get('msg', 'invalid')}"

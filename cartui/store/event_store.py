@@ -1,0 +1,359 @@
+"""The event store: an append-only log of events in one SQLite file.
+
+Only this layer speaks SQL. Durability is `synchronous=FULL` by default: once
+`append` returns, the events survive a power loss (WAL mode, fsync on every
+commit). `synchronous="NORMAL"` trades the last commits on power loss (never
+on a crash of the process) for speed.
+"""
+
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import orjson
+
+from .schema import EVENT_ID_EXPR, SCHEMA_SQL
+from .timestamps import format_timestamp, utc_now
+
+ANY = None  # expected_version: append whatever the stream's version
+NO_STREAM = 0  # expected_version: the stream must not exist yet
+
+BUSY_TIMEOUT_SECONDS = 5.0
+SNAPSHOT_STATE_SCHEMA = 1
+_COLUMNS = "position, stream_id, version, type, schema_version, data, metadata, recorded_at"
+_EXPECTED_COLUMNS = {c.strip() for c in _COLUMNS.split(",")}
+
+
+class StoreError(Exception):
+    """The database cannot be used: unreadable, not ours, or locked for good."""
+
+
+class ConcurrencyError(Exception):
+    """The stream moved on since it was read (or the write lock never came)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """A row of `events`, as stored: `data` and `metadata` are the JSON text."""
+
+    position: int
+    stream_id: str
+    version: int
+    type: str
+    schema_version: int
+    data: str
+    metadata: str
+    recorded_at: str
+
+    def metadata_dict(self) -> dict:
+        return orjson.loads(self.metadata)
+
+    def to_export(self) -> dict:
+        """The export format (DESIGN.md): the row as stored, JSON parsed."""
+        return {
+            "position": self.position, "stream_id": self.stream_id, "version": self.version,
+            "type": self.type, "schema_version": self.schema_version,
+            "data": orjson.loads(self.data), "metadata": orjson.loads(self.metadata),
+            "recorded_at": self.recorded_at,
+        }
+
+    def export_line(self) -> bytes:
+        """One JSON Lines record, without re-encoding the stored JSON text."""
+        head = orjson.dumps({"position": self.position, "stream_id": self.stream_id,
+                             "version": self.version, "type": self.type,
+                             "schema_version": self.schema_version})
+        return b"".join((head[:-1], b',"data":', self.data.encode(), b',"metadata":',
+                         self.metadata.encode(), b',"recorded_at":',
+                         orjson.dumps(self.recorded_at), b"}"))
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event about to be appended. `data` is JSON text."""
+
+    type: str
+    data: str
+    event_id: str
+    schema_version: int = 1
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    recorded_at: str | None = None  # kept when given (imports), else the store's clock
+    extra_metadata: dict = field(default_factory=dict)
+
+    def metadata_json(self) -> str:
+        return orjson.dumps({"event_id": self.event_id, "correlation_id": self.correlation_id,
+                             "causation_id": self.causation_id, **self.extra_metadata}).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class StreamInfo:
+    stream_id: str
+    version: int
+    first_position: int
+    last_position: int
+    last_recorded_at: str
+
+
+class EventStore:
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL",
+                 clock: Callable[[], datetime] = utc_now,
+                 busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
+        self.path = str(path)
+        self.clock = clock
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=busy_timeout,
+                                        check_same_thread=False)
+            self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                self.conn.execute("PRAGMA journal_mode = WAL")
+            if synchronous.upper() not in ("FULL", "NORMAL", "OFF", "EXTRA"):
+                raise ValueError(f"unknown synchronous mode {synchronous!r}")
+            self.conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+            self._create_schema()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open {self.path} as a cartui database: {exc}") from None
+        except OSError as exc:
+            raise StoreError(f"cannot open {self.path}: {exc.strerror or exc}") from None
+
+    def _create_schema(self) -> None:
+        columns = {row[1] for row in self.conn.execute("PRAGMA table_info(events)")}
+        if columns and columns != _EXPECTED_COLUMNS:
+            raise StoreError(f"{self.path} has an events table that is not cartui's "
+                             f"(columns: {', '.join(sorted(columns))})")
+        if not columns or not self._has_schema_objects():
+            self.conn.executescript("BEGIN IMMEDIATE;" + SCHEMA_SQL + "COMMIT;")
+
+    def _has_schema_objects(self) -> bool:
+        names = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master")}
+        return {"events_no_update", "events_no_delete", "events_event_id", "snapshots"} <= names
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "EventStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self):
+        """One write transaction: all of it lands or none of it."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise ConcurrencyError(f"the database stayed locked by another writer: {exc}") from None
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    @contextmanager
+    def transaction(self):
+        """A write transaction for bulk work (imports, seeding): use `append_in_transaction`."""
+        with self._write() as conn:
+            yield conn
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def append(self, stream_id: str, events: Sequence[NewEvent], expected_version: int | None = ANY,
+               snapshot: tuple[int, str] | None = None) -> list[RecordedEvent]:
+        """Append events to one stream in one transaction: all land or none.
+
+        `expected_version`: the stream's version the events were decided on
+        (`NO_STREAM` = 0: it must not exist yet), or `ANY`. A stale expected
+        version raises ConcurrencyError and writes nothing. If every event's
+        event_id is already stored the append is a no-op (a retried command).
+        `snapshot` = (version, state JSON) is stored in the same transaction.
+        """
+        try:
+            with self._write():
+                # The fast path checks nothing up front: UNIQUE(stream_id, version)
+                # refuses a stale expected version (versions have no gaps) and the
+                # event_id index refuses a duplicate, both for free on insert.
+                return self._insert_new(stream_id, events, expected_version, snapshot)
+        except sqlite3.IntegrityError as exc:
+            conflict = exc
+        if events and len(self.stored_event_ids([e.event_id for e in events])) == len(events):
+            return []
+        raise ConcurrencyError(
+            f"stream {stream_id!r} moved on from version {expected_version}: {conflict}") from None
+
+    def append_in_transaction(self, stream_id: str, events: Sequence[NewEvent],
+                              expected_version: int | None = ANY) -> list[RecordedEvent]:
+        """`append` for callers already inside `transaction()` (seeding, tests):
+        skips already stored events and checks the version up front."""
+        stored = self.stored_event_ids([e.event_id for e in events])
+        fresh = [e for e in events if e.event_id not in stored]
+        if not fresh:
+            return []
+        if expected_version is not ANY and self.stream_version(stream_id) != expected_version:
+            raise ConcurrencyError(f"stream {stream_id!r} is at version "
+                                   f"{self.stream_version(stream_id)}, expected {expected_version}")
+        try:
+            return self._insert_new(stream_id, fresh, expected_version, None)
+        except sqlite3.IntegrityError as exc:
+            raise ConcurrencyError(f"stream {stream_id!r} moved on: {exc}") from None
+
+    def _insert_new(self, stream_id: str, events: Sequence[NewEvent],
+                    expected_version: int | None, snapshot: tuple[int, str] | None
+                    ) -> list[RecordedEvent]:
+        current = self.stream_version(stream_id) if expected_version is ANY else expected_version
+        head, head_time = self._head()
+        now = format_timestamp(self.clock())
+        recorded = []
+        for i, e in enumerate(events, start=1):
+            # recorded_at never decreases in position order, whatever the clock says.
+            head_time = max(e.recorded_at or now, head_time or "")
+            recorded.append(RecordedEvent(head + i, stream_id, current + i, e.type, e.schema_version,
+                                          e.data, e.metadata_json(), head_time))
+        self.conn.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
+                              map(_row, recorded))
+        if snapshot is not None:
+            version, state = snapshot
+            self.conn.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?)",
+                              (stream_id, version, recorded[-1].position, SNAPSHOT_STATE_SCHEMA, state))
+        return recorded
+
+    def insert_rows(self, rows: Iterable[RecordedEvent | tuple]) -> None:
+        """Insert fully formed rows (positions and versions decided by the caller).
+
+        Must run inside `transaction()`; the constraints still refuse a
+        version that does not continue its stream.
+        """
+        try:
+            self.conn.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
+                                  (tuple(r) if isinstance(r, tuple) else _row(r) for r in rows))
+        except sqlite3.IntegrityError as exc:
+            raise ConcurrencyError(f"the stream moved on while appending: {exc}") from None
+
+    def save_snapshot(self, stream_id: str, version: int, state: str) -> None:
+        """Store a stream's state at one of its versions (derived data)."""
+        with self._write():
+            self.conn.execute(
+                "INSERT OR REPLACE INTO snapshots SELECT stream_id, version, position, ?, ? "
+                "FROM events WHERE stream_id = ? AND version = ?",
+                (SNAPSHOT_STATE_SCHEMA, state, stream_id, version))
+
+    def drop_snapshots(self) -> None:
+        with self._write():
+            self.conn.execute("DELETE FROM snapshots")
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def stored_event_ids(self, event_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(event_ids), 500):
+            chunk = event_ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self.conn.execute(
+                f"SELECT {EVENT_ID_EXPR} FROM events WHERE {EVENT_ID_EXPR} IN ({marks})", chunk))
+        return found
+
+    def stream_version(self, stream_id: str) -> int:
+        return self.conn.execute(
+            "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?", (stream_id,)
+        ).fetchone()[0]
+
+    def _head(self) -> tuple[int, str | None]:
+        row = self.conn.execute(
+            "SELECT position, recorded_at FROM events ORDER BY position DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, None)
+
+    def head_position(self) -> int:
+        return self._head()[0]
+
+    def head_recorded_at(self) -> str | None:
+        return self._head()[1]
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits: a microsecond "anything new?" check."""
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def get(self, position: int) -> RecordedEvent | None:
+        row = self.conn.execute(f"SELECT {_COLUMNS} FROM events WHERE position = ?",
+                                (position,)).fetchone()
+        return RecordedEvent(*row) if row else None
+
+    def read_stream(self, stream_id: str, *, after_version: int = 0,
+                    up_to_position: int | None = None) -> Iterator[RecordedEvent]:
+        """One stream's events in order, optionally only those at or before a position."""
+        if up_to_position is None:
+            sql = (f"SELECT {_COLUMNS} FROM events WHERE stream_id = ? AND version > ? "
+                   "ORDER BY version")
+            args: tuple = (stream_id, after_version)
+        else:
+            sql = (f"SELECT {_COLUMNS} FROM events INDEXED BY events_stream_position "
+                   "WHERE stream_id = ? AND position <= ? AND version > ? ORDER BY position")
+            args = (stream_id, up_to_position, after_version)
+        for row in self.conn.execute(sql, args):
+            yield RecordedEvent(*row)
+
+    def read_all(self, from_position: int = 1, *, limit: int | None = None,
+                 stream_id: str | None = None, up_to_position: int | None = None
+                 ) -> Iterator[RecordedEvent]:
+        """Every event from a position (inclusive), in position order."""
+        where, args = ["position >= ?"], [from_position]
+        if stream_id is not None:
+            where.append("stream_id = ?")
+            args.append(stream_id)
+        if up_to_position is not None:
+            where.append("position <= ?")
+            args.append(up_to_position)
+        sql = f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY position"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        for row in self.conn.execute(sql, args):
+            yield RecordedEvent(*row)
+
+    def read_range(self, first: int, last: int) -> list[RecordedEvent]:
+        """Events with first <= position <= last: a page of the global log."""
+        return [RecordedEvent(*r) for r in self.conn.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE position BETWEEN ? AND ? ORDER BY position",
+            (first, last))]
+
+    def position_at_time(self, moment: str) -> int:
+        """The largest position recorded at or before `moment` (fixed-width UTC text); 0 if none."""
+        row = self.conn.execute(
+            "SELECT MAX(position) FROM events WHERE recorded_at <= ?", (moment,)).fetchone()
+        return row[0] or 0
+
+    def recorded_at(self, position: int) -> str | None:
+        row = self.conn.execute("SELECT recorded_at FROM events WHERE position = ?",
+                                (position,)).fetchone()
+        return row[0] if row else None
+
+    def streams(self) -> list[StreamInfo]:
+        """Every stream with its version and where it starts and ends in the log."""
+        return [StreamInfo(*r) for r in self.conn.execute(
+            "SELECT stream_id, MAX(version), MIN(position), MAX(position), MAX(recorded_at) "
+            "FROM events GROUP BY stream_id ORDER BY MIN(position)")]
+
+    def stream_exists(self, stream_id: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM events WHERE stream_id = ? LIMIT 1",
+                                 (stream_id,)).fetchone() is not None
+
+    def latest_snapshot(self, stream_id: str, up_to_position: int | None = None
+                        ) -> tuple[int, int, str] | None:
+        """(version, position, state JSON) of the newest usable snapshot, if any."""
+        sql = ("SELECT version, position, state FROM snapshots WHERE stream_id = ? "
+               "AND state_schema = ?")
+        args: list = [stream_id, SNAPSHOT_STATE_SCHEMA]
+        if up_to_position is not None:
+            sql += " AND position <= ?"
+            args.append(up_to_position)
+        return self.conn.execute(sql + " ORDER BY version DESC LIMIT 1", args).fetchone()
+
+
+def _row(r: RecordedEvent) -> tuple:
+    return (r.position, r.stream_id, r.version, r.type, r.schema_version, r.data, r.metadata,
+            r.recorded_at)

@@ -1,0 +1,31 @@
+"""recorded_at is stored as fixed-width ISO-8601 UTC text with microseconds,
+so that comparing the text compares the instants (and the index can serve
+"at or before T")."""
+
+from datetime import datetime, timezone
+
+_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def format_timestamp(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("timestamps must carry a timezone")
+    return moment.astimezone(timezone.utc).strftime(_FORMAT)
+
+
+def parse_timestamp(text: str) -> datetime:
+    """An ISO-8601 instant; a time without a zone is refused, `Z` means UTC."""
+    if not isinstance(text, str):
+        raise ValueError(f"not a timestamp: {text!r}")
+    moment = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    if moment.tzinfo is None:
+        raise ValueError(f"timestamp {text!r} has no timezone (add Z for UTC)")
+    return moment.astimezone(timezone.utc)
+
+
+def normalize_timestamp(text: str) -> str:
+    return format_timestamp(parse_timestamp(text))
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
