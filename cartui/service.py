@@ -36,6 +36,20 @@ class LoadedCart:
 
 
 @dataclass(frozen=True)
+class CartSummary:
+    """One line of a cart list: who, how far, how much, and when it last moved."""
+
+    cart_id: str
+    customer: str | None
+    status: str  # "open" or "checked_out"
+    version: int
+    total_cents: int
+    item_count: int
+    last_position: int
+    last_recorded_at: str
+
+
+@dataclass(frozen=True)
 class CommandResult:
     state: CartState
     events: list[RecordedEvent]  # empty when the command changed nothing
@@ -85,6 +99,18 @@ class CartService:
                 state = _skip(state)
         as_of = self.store.head_position() if at_position is None else at_position
         return LoadedCart(state, as_of, undecodable)
+
+    def list_carts(self) -> list[CartSummary]:
+        """Every cart as of the head, oldest first."""
+        summaries = []
+        for info in self.store.streams():
+            state = self.load(info.stream_id).state
+            if not state.exists:
+                continue  # a stream whose CartCreated cannot be decoded
+            summaries.append(CartSummary(info.stream_id, state.customer, state.status,
+                                         info.version, state.total_cents, state.item_count,
+                                         info.last_position, info.last_recorded_at))
+        return summaries
 
     # -- writing ---------------------------------------------------------------------------
 
