@@ -1,8 +1,24 @@
 """Commands: what a user asks of a cart. The decider turns them into events."""
 
-from typing import Union
+from typing import Annotated, Union
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError, WrapValidator
+
+from . import errors
+
+
+def _whole_number(value: object, handler) -> int:
+    """A quantity that is not a whole number is refused with the cart's own
+    one-line InvalidQuantity, not a pydantic report (the decider checks 1..99)."""
+    if isinstance(value, bool):  # True is not a quantity of 1
+        raise errors.InvalidQuantity(value)
+    try:
+        return handler(value)
+    except ValidationError:
+        raise errors.InvalidQuantity(value) from None
+
+
+Quantity = Annotated[int, WrapValidator(_whole_number)]
 
 
 class _Command(BaseModel):
@@ -16,12 +32,12 @@ class CreateCart(_Command):
 
 class AddItem(_Command):
     sku: str
-    quantity: int = 1
+    quantity: Quantity = 1
 
 
 class ChangeQuantity(_Command):
     sku: str
-    quantity: int
+    quantity: Quantity
 
 
 class RemoveItem(_Command):
