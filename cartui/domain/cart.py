@@ -12,7 +12,9 @@ from typing import Iterable, Literal, Mapping
 from . import errors
 from .catalog import Product
 from .commands import AddItem, ChangeQuantity, CheckOut, Command, CreateCart, RemoveItem
-from .events import CartCheckedOut, CartCreated, ItemAdded, ItemQuantityChanged, ItemRemoved
+from .events import (
+    MAX_CUSTOMER_LENGTH, CartCheckedOut, CartCreated, ItemAdded, ItemQuantityChanged, ItemRemoved,
+)
 
 MAX_LINE_QUANTITY = 99
 Status = Literal["new", "open", "checked_out"]
@@ -97,6 +99,8 @@ def decide(command: Command, state: CartState, catalog: Mapping[str, Product]) -
     match command:
         case CreateCart(customer=customer):
             validate_cart_id(command.cart_id)
+            if customer is not None and len(customer) > MAX_CUSTOMER_LENGTH:
+                raise errors.InvalidCustomer(customer)
             if state.exists:
                 raise errors.CartAlreadyExists(state.cart_id)
             return [CartCreated(customer=customer)]

@@ -38,6 +38,11 @@ class InvalidCartId(InvalidInput):
         super().__init__(f"cart id must be 1 to 64 visible characters, got {cart_id!r}")
 
 
+class InvalidCustomer(InvalidInput):
+    def __init__(self, customer: str) -> None:
+        super().__init__(f"a customer name holds at most 200 characters, got {len(customer)}")
+
+
 class CartNotFound(RuleViolation):
     def __init__(self, cart_id: str) -> None:
         super().__init__(f"cart {cart_id!r} does not exist")

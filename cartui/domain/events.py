@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 Sku = Annotated[str, Field(min_length=1, max_length=64)]
 Quantity = Annotated[int, Field(ge=1, le=99)]
 Cents = Annotated[int, Field(ge=0)]
+MAX_CUSTOMER_LENGTH = 200
 
 
 class _Event(BaseModel):
@@ -23,7 +24,7 @@ class _Event(BaseModel):
 
 class CartCreated(_Event):
     type: Literal["CartCreated"] = "CartCreated"
-    customer: Annotated[str, Field(max_length=200)] | None = None
+    customer: Annotated[str, Field(max_length=MAX_CUSTOMER_LENGTH)] | None = None
 
 
 class ItemAdded(_Event):
