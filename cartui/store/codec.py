@@ -23,7 +23,11 @@ def decode_event(type_: str, schema_version: int, data: str | bytes,
     """The domain event of a stored row, read as the current schema."""
     try:
         if type_ == "ItemAdded" and schema_version == 1:
-            return ItemAddedV1.model_validate_json(data).upcast(product_names)
+            old = ItemAddedV1.model_validate_json(data)
+            try:
+                return old.upcast(product_names)
+            except OverflowError:  # a price so large that price * 100 is infinite
+                raise UndecodableEvent(position, f"ItemAdded price: {old.price} is too large") from None
         cls = EVENT_TYPES.get(type_)
         if cls is None:
             raise UndecodableEvent(position, f"unknown event type {type_!r}")
