@@ -207,6 +207,11 @@ class EventStore:
                     expected_version: int | None, snapshot: tuple[int, str] | None
                     ) -> list[RecordedEvent]:
         current = self.stream_version(stream_id) if expected_version is ANY else expected_version
+        if current > 0 and expected_version is not ANY and not self._has_version(stream_id, current):
+            # UNIQUE(stream_id, version) only refuses an expected version that is
+            # behind; one that is ahead would leave a gap in the stream.
+            raise ConcurrencyError(f"stream {stream_id!r} is at version "
+                                   f"{self.stream_version(stream_id)}, expected {current}")
         head, head_time = self._head()
         now = format_timestamp(self.clock())
         recorded = []
@@ -257,6 +262,10 @@ class EventStore:
             found.update(r[0] for r in self.conn.execute(
                 f"SELECT {EVENT_ID_EXPR} FROM events WHERE {EVENT_ID_EXPR} IN ({marks})", chunk))
         return found
+
+    def _has_version(self, stream_id: str, version: int) -> bool:
+        return self.conn.execute("SELECT 1 FROM events WHERE stream_id = ? AND version = ?",
+                                 (stream_id, version)).fetchone() is not None
 
     def stream_version(self, stream_id: str) -> int:
         return self.conn.execute(
