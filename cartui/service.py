@@ -85,19 +85,21 @@ class CartService:
 
         Rows that cannot be decoded are skipped and reported, never fatal.
         """
+        # The head is read first and everything up to it: another process may
+        # append meanwhile, and the state must be the one as of the reported position.
+        as_of = self.store.head_position() if at_position is None else at_position
         state = initial_state(cart_id)
-        snapshot = self.store.latest_snapshot(cart_id, at_position)
+        snapshot = self.store.latest_snapshot(cart_id, as_of)
         if snapshot is not None:
             state = CartState.from_dict(orjson.loads(snapshot[2]))
         undecodable = []
         for row in self.store.read_stream(cart_id, after_version=state.version,
-                                          up_to_position=at_position):
+                                          up_to_position=as_of):
             try:
                 state = evolve(state, self.decode(row))
             except UndecodableEvent as exc:
                 undecodable.append(exc)
                 state = _skip(state)
-        as_of = self.store.head_position() if at_position is None else at_position
         return LoadedCart(state, as_of, undecodable)
 
     def list_carts(self) -> list[CartSummary]:
