@@ -1,0 +1,378 @@
+"""The SQLite event store against its contract in DESIGN.md: the append-only
+log, optimistic concurrency, atomic appends, timestamps, robustness against
+foreign or damaged files, change detection and snapshots."""
+
+import os
+import sqlite3
+from datetime import datetime, timedelta, timezone
+
+import orjson
+import pytest
+
+from cartui.domain import fold, initial_state
+from cartui.resources import load_catalog
+from cartui.service import CartService
+from cartui.store import (
+    ANY, NO_STREAM, ConcurrencyError, EventStore, NewEvent, StoreError, format_timestamp,
+)
+
+T0 = datetime(2026, 1, 5, 10, 0, 0, tzinfo=timezone.utc)
+CATALOG = load_catalog()
+SKU_A, SKU_B = list(CATALOG)[:2]
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def created(event_id: str, customer: str | None = None, **kw) -> NewEvent:
+    return NewEvent("CartCreated", orjson.dumps({"customer": customer}).decode(), event_id, **kw)
+
+
+def added(event_id: str, sku: str = SKU_A, quantity: int = 1, **kw) -> NewEvent:
+    data = {"sku": sku, "name": CATALOG[sku].name, "unit_price_cents": CATALOG[sku].price_cents,
+            "quantity": quantity}
+    return NewEvent("ItemAdded", orjson.dumps(data).decode(), event_id, schema_version=2, **kw)
+
+
+@pytest.fixture
+def db(tmp_path):
+    return tmp_path / "events.db"
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def store(db, clock):
+    with EventStore(db, clock=clock) as s:
+        yield s
+
+
+def raw(db) -> sqlite3.Connection:
+    """A plain sqlite3 client on the same file, as a stray tool would be."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout = 5000")
+    return conn
+
+
+def count_rows(db) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+
+
+# -- writing and reading back ------------------------------------------------------------------
+
+def test_appended_rows_read_back_exactly_as_stored(db, store):
+    odd_json = '{"customer":  "Zoë ☕ \\"the\\" customer"}'  # spacing and escapes kept as written
+    appended = store.append("c1", [
+        NewEvent("CartCreated", odd_json, "e1", correlation_id="k1", causation_id="k0"),
+        added("e2", correlation_id="k1", causation_id="k1"),
+    ], expected_version=NO_STREAM)
+
+    assert [e.data for e in appended][0] == odd_json
+    assert list(store.read_stream("c1")) == appended
+    assert list(store.read_all()) == appended
+    assert [store.get(1), store.get(2), store.get(3)] == [*appended, None]
+    assert appended[0].metadata_dict() == {"event_id": "e1", "correlation_id": "k1",
+                                           "causation_id": "k0"}
+    assert appended[1].metadata_dict()["causation_id"] == "k1"
+    store.close()
+    with EventStore(db) as reopened:  # durable: another process sees the same rows
+        assert list(reopened.read_all()) == appended
+
+
+def test_positions_are_global_and_versions_count_per_stream(store):
+    store.append("a", [created("e1")], NO_STREAM)
+    store.append("b", [created("e2")], NO_STREAM)
+    store.append("a", [added("e3"), added("e4", SKU_B)], 1)
+    rows = list(store.read_all())
+    assert [(r.position, r.stream_id, r.version) for r in rows] == [
+        (1, "a", 1), (2, "b", 1), (3, "a", 2), (4, "a", 3)]
+    assert (store.head_position(), store.stream_version("a"), store.stream_version("b"),
+            store.stream_version("nope")) == (4, 3, 1, 0)
+    assert [(s.stream_id, s.version, s.first_position, s.last_position) for s in store.streams()] == [
+        ("a", 3, 1, 4), ("b", 1, 2, 2)]
+    assert [r.position for r in store.read_all(2, limit=2)] == [2, 3]
+    assert [r.position for r in store.read_all(1, stream_id="a", up_to_position=3)] == [1, 3]
+    assert [r.position for r in store.read_range(2, 3)] == [2, 3]
+    assert [r.version for r in store.read_stream("a", after_version=1)] == [2, 3]
+    assert [r.version for r in store.read_stream("a", up_to_position=3)] == [1, 2]
+
+
+# -- optimistic concurrency -------------------------------------------------------------------
+
+def test_a_stale_expected_version_fails_and_writes_nothing(db, store):
+    store.append("c1", [created("e1"), added("e2")], NO_STREAM)
+    with pytest.raises(ConcurrencyError) as info:
+        store.append("c1", [added("e3"), added("e4", SKU_B)], expected_version=1)
+    assert "\n" not in str(info.value)
+    assert count_rows(db) == 2
+    assert store.stored_event_ids(["e3", "e4"]) == set()
+    assert store.append("c1", [added("e3")], expected_version=2)[0].version == 3
+
+
+def test_an_expected_version_ahead_of_the_stream_fails_and_leaves_no_gap(db, store):
+    store.append("c1", [created("e1")], NO_STREAM)
+    with pytest.raises(ConcurrencyError):
+        store.append("c1", [added("e2")], expected_version=5)
+    with pytest.raises(ConcurrencyError):
+        store.append("new", [created("e3")], expected_version=1)
+    assert count_rows(db) == 1
+
+
+def test_no_stream_fails_on_an_existing_stream(db, store):
+    store.append("c1", [created("e1")], NO_STREAM)
+    with pytest.raises(ConcurrencyError):
+        store.append("c1", [created("e2")], NO_STREAM)
+    assert count_rows(db) == 1
+
+
+def test_any_appends_whatever_the_version(store):
+    store.append("c1", [created("e1")], ANY)
+    store.append("c1", [added("e2")], ANY)
+    store.append("c2", [created("e3")])
+    assert [(r.stream_id, r.version) for r in store.read_all()] == [("c1", 1), ("c1", 2), ("c2", 1)]
+
+
+def test_a_multi_event_append_is_all_or_nothing(db, store):
+    store.append("c1", [created("e1")], NO_STREAM)
+    # Make the database itself refuse the second event of the batch, mid-insert.
+    with raw(db) as conn:
+        conn.execute("CREATE TRIGGER refuse_boom BEFORE INSERT ON events WHEN NEW.type = 'Boom' "
+                     "BEGIN SELECT RAISE(ABORT, 'boom refused'); END")
+    with pytest.raises(Exception, match="boom refused"):
+        store.append("c1", [added("e2"), NewEvent("Boom", "{}", "e3"), added("e4")], expected_version=1)
+    assert count_rows(db) == 1
+    assert not store.conn.in_transaction
+    # Two events with the same id in one batch: the second one fails, the first is undone too.
+    with pytest.raises(ConcurrencyError):
+        store.append("c1", [added("e5"), added("e5", SKU_B)], expected_version=1)
+    assert count_rows(db) == 1
+    assert store.append("c1", [added("e6")], expected_version=1)[0].position == 2
+
+
+def test_a_snapshot_appended_with_events_lands_with_them_or_not_at_all(store):
+    store.append("c1", [created("e1")], NO_STREAM, snapshot=(1, '{"s": 1}'))
+    assert store.latest_snapshot("c1") == (1, 1, '{"s": 1}')
+    with pytest.raises(ConcurrencyError):
+        store.append("c1", [added("e2")], NO_STREAM, snapshot=(2, '{"s": 2}'))
+    assert store.latest_snapshot("c1") == (1, 1, '{"s": 1}')
+
+
+def test_a_duplicate_event_id_append_is_a_no_op(db, store):
+    events = [created("e1"), added("e2")]
+    first = store.append("c1", events, NO_STREAM)
+    assert store.append("c1", events, NO_STREAM) == []  # the same command, retried
+    assert store.append("c1", events, ANY) == []
+    assert store.append("c1", [events[1]], ANY) == []
+    assert list(store.read_all()) == first
+    assert count_rows(db) == 2
+
+
+def test_a_writer_that_never_lets_go_is_a_concurrency_error(db):
+    with EventStore(db, busy_timeout=0.05) as store:
+        locker = raw(db)
+        locker.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(ConcurrencyError, match="locked"):
+                store.append("c1", [created("e1")], NO_STREAM)
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        assert store.append("c1", [created("e1")], NO_STREAM)[0].position == 1
+
+
+# -- the log is append-only -------------------------------------------------------------------
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE events SET data = '{\"customer\": \"mallory\"}' WHERE position = 1",
+    "UPDATE events SET recorded_at = '2000-01-01T00:00:00.000000Z'",
+    "DELETE FROM events WHERE position = 1",
+    "DELETE FROM events",
+])
+def test_update_and_delete_are_refused_even_to_a_plain_sqlite_client(db, store, sql):
+    before = store.append("c1", [created("e1", "ada")], NO_STREAM)
+    with raw(db) as conn, pytest.raises(sqlite3.DatabaseError, match="immutable"):
+        conn.execute(sql)
+    assert list(store.read_all()) == before
+
+
+# -- timestamps -------------------------------------------------------------------------------
+
+def test_recorded_at_never_decreases_when_the_clock_goes_backwards(store, clock):
+    store.append("c1", [created("e1")], NO_STREAM)
+    clock.now = T0 - timedelta(hours=1)
+    store.append("c1", [added("e2"), added("e3", SKU_B)], 1)
+    clock.now = T0 + timedelta(microseconds=1)
+    store.append("c1", [added("e4")], 3)
+    stamps = [r.recorded_at for r in store.read_all()]
+    assert stamps == [format_timestamp(T0)] * 3 + [format_timestamp(T0 + timedelta(microseconds=1))]
+    assert stamps[0] == "2026-01-05T10:00:00.000000Z"  # fixed width: text order is time order
+
+
+def test_position_at_time_boundaries(store, clock):
+    for i in range(3):
+        clock.now = T0 + timedelta(seconds=10 * i)
+        store.append(f"c{i}", [created(f"e{i}")], NO_STREAM)
+
+    def at(delta: float) -> int:
+        return store.position_at_time(format_timestamp(T0 + timedelta(seconds=delta)))
+
+    assert at(-0.000001) == 0  # before the first event: the empty world
+    assert at(0) == 1  # exactly on the first
+    assert at(5) == 1  # between the first and the second
+    assert at(10) == 2
+    assert at(19.999999) == 2
+    assert at(20) == 3
+    assert at(3600) == 3  # after the last
+    assert store.recorded_at(2) == format_timestamp(T0 + timedelta(seconds=10))
+
+
+# -- the file ---------------------------------------------------------------------------------
+
+def test_wal_and_full_sync_are_on_by_default(db, store):
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    with EventStore(db, synchronous="NORMAL") as fast:
+        assert fast.conn.execute("PRAGMA synchronous").fetchone()[0] == 1
+
+
+def test_a_file_of_random_bytes_is_a_store_error_and_left_untouched(db):
+    junk = os.urandom(8192)
+    db.write_bytes(junk)
+    with pytest.raises(StoreError) as info:
+        EventStore(db)
+    message = str(info.value)
+    assert str(db) in message and "\n" not in message
+    assert db.read_bytes() == junk
+
+
+def test_a_sqlite_file_with_a_foreign_events_table_is_a_store_error(db):
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, what TEXT, happened_at TEXT)")
+        conn.execute("INSERT INTO events (what) VALUES ('their data')")
+    with pytest.raises(StoreError) as info:
+        EventStore(db)
+    assert "events" in str(info.value) and "\n" not in str(info.value)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT what FROM events").fetchall() == [("their data",)]
+
+
+def test_rows_that_cannot_be_decoded_crash_no_reader(db, store):
+    service = CartService(store, CATALOG)
+    service.create_cart("c1", "ada")
+    with raw(db) as conn:  # rows a stray client wrote: a bad type, then bad JSON
+        insert = ("INSERT INTO events (position, stream_id, version, type, schema_version, data, "
+                  "metadata, recorded_at) VALUES (?, 'c1', ?, ?, ?, ?, ?, '2026-01-05T10:00:01.000000Z')")
+        conn.execute(insert, (2, 2, "CartExploded", 1, "{}", '{"event_id": "x1"}'))
+        conn.execute(insert, (3, 3, "ItemAdded", 2, '{"sku": "', '{"event_id": "x2"}'))
+    service.add_item("c1", SKU_A, 2)
+
+    assert [r.type for r in store.read_all()] == ["CartCreated", "CartExploded", "ItemAdded", "ItemAdded"]
+    loaded = service.load("c1")
+    assert [(u.position, "\n" in str(u)) for u in loaded.undecodable] == [(2, False), (3, False)]
+    assert "unknown event type" in loaded.undecodable[0].reason
+    assert "JSON" in loaded.undecodable[1].reason
+    # The good events still count, and the bad ones keep their version numbers.
+    assert loaded.state.customer == "ada"
+    assert loaded.state.lines[SKU_A].quantity == 2
+    assert loaded.state.version == 4
+    assert loaded.as_of_position == 4
+    assert service.list_carts()[0].cart_id == "c1"
+
+
+# -- change detection -------------------------------------------------------------------------
+
+def test_data_version_moves_when_another_connection_commits_and_not_for_our_own_work(db, store):
+    store.append("c1", [created("e1")], NO_STREAM)
+    seen = store.data_version()
+    list(store.read_all())
+    store.head_position()
+    assert store.data_version() == seen  # our reads
+    store.append("c1", [added("e2")], 1)
+    assert store.data_version() == seen  # our own commit: nothing *new* to us
+    with EventStore(db) as other:
+        other.append("c1", [added("e3")], 2)
+    assert store.data_version() != seen
+    moved = store.data_version()
+    assert store.data_version() == moved
+
+
+# -- snapshots and loading ------------------------------------------------------------------
+
+def history(service: CartService) -> None:
+    """Nine events on c1, one on c2 in between."""
+    service.create_cart("c1", "ada")
+    service.add_item("c1", SKU_A, 2)
+    service.create_cart("c2")
+    service.add_item("c1", SKU_B, 1)
+    service.change_quantity("c1", SKU_A, 5)
+    service.add_item("c1", SKU_A, 1)
+    service.remove_item("c1", SKU_B)
+    service.add_item("c1", SKU_B, 3)
+    service.change_quantity("c1", SKU_B, 4)
+    service.check_out("c1")
+
+
+def replay(store: EventStore, service: CartService, cart_id: str, up_to: int | None = None):
+    rows = store.read_all(1, stream_id=cart_id, up_to_position=up_to)
+    return fold(initial_state(cart_id), (service.decode(r) for r in rows))
+
+
+def test_snapshots_can_be_dropped_and_load_gives_the_same_state(store):
+    service = CartService(store, CATALOG, snapshot_every=3)
+    history(service)
+    assert store.latest_snapshot("c1")[0] == 9  # versions 3, 6 and 9 were snapshotted
+    with_snapshots = [service.load("c1", at_position=p).state for p in range(11)]
+    store.drop_snapshots()
+    assert store.latest_snapshot("c1") is None
+    without = [service.load("c1", at_position=p).state for p in range(11)]
+    assert with_snapshots == without == [replay(store, service, "c1", p) for p in range(11)]
+    assert without[-1].status == "checked_out"
+
+
+def test_load_at_a_position_uses_only_snapshots_at_or_before_it(store):
+    service = CartService(store, CATALOG, snapshot_every=1000)
+    history(service)  # c1: versions 1..9 at positions 1, 2, 4..10
+    # A snapshot the events would never produce tells whether load used it.
+    marked = replay(store, service, "c1", 6)
+    marker = orjson.dumps({**marked.to_dict(), "customer": "FROM SNAPSHOT"}).decode()
+    store.save_snapshot("c1", 5, marker)  # version 5 is at position 6
+    assert store.latest_snapshot("c1") == (5, 6, marker)
+
+    assert service.load("c1", at_position=5).state == replay(store, service, "c1", 5)
+    assert service.load("c1", at_position=6).state.customer == "FROM SNAPSHOT"
+    assert service.load("c1", at_position=8).state.customer == "FROM SNAPSHOT"
+    assert service.load("c1", at_position=8).state.lines == replay(store, service, "c1", 8).lines
+    store.drop_snapshots()
+    assert service.load("c1", at_position=8).state == replay(store, service, "c1", 8)
+
+
+def test_load_reports_a_position_its_state_matches_while_another_process_writes(db, store):
+    service = CartService(store, CATALOG)
+    service.create_cart("c1")
+    service.add_item("c1", SKU_A, 1)
+    other = EventStore(db)
+    read_stream = store.read_stream
+
+    def read_stream_then_other_appends(*args, **kwargs):
+        yield from read_stream(*args, **kwargs)
+        other.append("c1", [added("late", SKU_B)], ANY)
+
+    store.read_stream = read_stream_then_other_appends
+    try:
+        loaded = service.load("c1")
+    finally:
+        del store.read_stream
+        other.close()
+    assert loaded.state == replay(store, service, "c1", loaded.as_of_position)
+    assert store.head_position() == 3
