@@ -67,10 +67,11 @@ class CartService:
         self.snapshot_every = snapshot_every
         self.max_attempts = max_attempts
         self.product_names = catalog.names()
-        # States this process appended last, reused while no other connection
-        # has committed (PRAGMA data_version unchanged): a command then costs
-        # no read at all. A stale entry can only cost a retry: the append's
-        # expected version still guards every write.
+        # States this service appended last, reused while no other connection
+        # has committed (PRAGMA data_version unchanged) and the stream is still
+        # at the cached version: a command then costs one index lookup instead
+        # of a load. A stale entry would refuse wrongly (or find nothing to
+        # change), which the append's expected version cannot catch.
         self._latest: dict[str, CartState] = {}
         self._seen_data_version: int | None = None
 
@@ -157,6 +158,8 @@ class CartService:
             self._latest.clear()
             self._seen_data_version = data_version
         cached = self._latest.get(cart_id) if trust_cache else None
+        if cached is not None and cached.version != self.store.stream_version(cart_id):
+            cached = None  # written through our own connection, which data_version does not see
         return cached if cached is not None else self.load(cart_id).state
 
     def _remember(self, state: CartState) -> None:
