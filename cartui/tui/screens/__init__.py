@@ -1,0 +1,6 @@
+"""The app's dialogs: each a modal screen that dismisses with its result (None when cancelled)."""
+
+from .goto import GoToScreen
+from .product_picker import ProductPickerScreen
+
+__all__ = ["GoToScreen", "ProductPickerScreen"]

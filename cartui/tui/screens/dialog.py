@@ -1,0 +1,79 @@
+"""What every cartui dialog shares: a compact box centred over the dimmed app,
+its title in the top border, its keys in the bottom border, escape to cancel,
+and one line under the inputs where a refusal explains itself."""
+
+from typing import ClassVar, Iterable, TypeVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Static
+
+ResultType = TypeVar("ResultType")
+
+
+def format_cents(cents: int) -> str:
+    """Money is integer cents: 2490 -> "24.90", 123456 -> "1,234.56", -50 -> "-0.50"."""
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(cents), 100)
+    return f"{sign}{whole:,}.{part:02d}"
+
+
+def matches(terms: list[str], *fields: str | None) -> bool:
+    """Every whitespace-separated term of a filter appears in one of the fields (any case)."""
+    haystack = " ".join(f for f in fields if f).casefold()
+    return all(term in haystack for term in terms)
+
+
+def filter_terms(query: str) -> list[str]:
+    return query.casefold().split()
+
+
+class ErrorLine(Static):
+    """One line that says why the dialog refused the input; empty when all is well."""
+
+    message = ""
+
+    def show(self, message: str) -> None:
+        message = " ".join(message.split())  # one line, whatever the message
+        self.message = message
+        # Messages quote what the user typed: Text keeps it literal, never markup.
+        self.update(Text(message))
+
+    def clear(self) -> None:
+        self.show("")
+
+
+class Dialog(ModalScreen[ResultType]):
+    """A modal dialog. Subclasses give a title, key hints and `compose_body`."""
+
+    CSS_PATH = "dialog.tcss"
+    BINDINGS = [Binding("escape", "cancel", "Cancel", tooltip="Close the dialog without a result")]
+
+    DIALOG_TITLE: ClassVar[str] = ""
+    # Keys and what they do, shown in the bottom border: the dialog's own footer.
+    KEY_HINTS: ClassVar[list[tuple[str, str]]] = [("esc", "cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as box:
+            box.border_title = self.DIALOG_TITLE
+            box.border_subtitle = self.hints_text()
+            yield from self.compose_body()
+
+    def compose_body(self) -> Iterable[Widget]:
+        raise NotImplementedError
+
+    def hints_text(self) -> Text:
+        text = Text()
+        for i, (keys, what) in enumerate(self.KEY_HINTS):
+            if i:
+                text.append("  ")
+            text.append(keys, style="bold")
+            text.append(f" {what}")
+        return text
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

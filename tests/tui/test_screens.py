@@ -1,0 +1,203 @@
+"""Each dialog on its own, pushed by a tiny host app that records what it dismissed with."""
+
+from typing import Callable
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.screen import Screen
+from textual.widgets import Input, Static
+
+from cartui.domain import Catalog, Product
+from cartui.tui.screens import GoToScreen, ProductPickerScreen
+from cartui.tui.screens.dialog import ErrorLine
+from cartui.tui.screens.picker import PickerTable
+
+MARKUP = "[bold red]x[/]"
+NO_RESULT = object()
+
+
+class Host(App):
+    """Pushes one screen on mount; `results` holds what it dismissed with."""
+
+    def __init__(self, make_screen: Callable[[], Screen]) -> None:
+        super().__init__()
+        self.make_screen = make_screen
+        self.results: list = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("the app underneath")
+
+    def on_mount(self) -> None:
+        self.push_screen(self.make_screen(), self.results.append)
+
+    @property
+    def result(self):
+        return self.results[0] if self.results else NO_RESULT
+
+
+def error_text(app: App) -> str:
+    return app.screen.query_one(ErrorLine).message
+
+
+async def type_text(pilot, text: str) -> None:
+    """Type into the focused input in one go (pressing key by key is slow)."""
+    pilot.app.focused.insert_text_at_cursor(text)
+    await pilot.pause()
+
+
+def screen_text(app: App) -> str:
+    """The screen as the user reads it: plain text, line by line."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+# -- go to ------------------------------------------------------------------------------------
+
+def resolve(text: str) -> int:
+    """Like the app's: a position in 0..500, or a time in January 2026."""
+    if text.isdigit():
+        if int(text) > 500:
+            raise ValueError(f"position {text} is outside the log (0..500)")
+        return int(text)
+    if text.startswith("2026-01"):
+        return 42
+    raise ValueError(f"not a position or a time: {text!r}")
+
+
+async def test_goto_dismisses_with_the_resolved_position():
+    app = Host(lambda: GoToScreen(resolve))
+    async with app.run_test() as pilot:
+        assert isinstance(app.focused, Input)
+        await pilot.press(*"120", "enter")
+    assert app.result == 120
+
+
+async def test_goto_accepts_a_time():
+    app = Host(lambda: GoToScreen(resolve))
+    async with app.run_test() as pilot:
+        await type_text(pilot, "2026-01-06T14:00Z")
+        await pilot.press("enter")
+    assert app.result == 42
+
+
+@pytest.mark.parametrize("typed, reason", [
+    ("9999", "position 9999 is outside the log (0..500)"),
+    ("yesterday", "not a position or a time: 'yesterday'"),
+    ("", "type a position or a time"),
+])
+async def test_goto_refuses_inline_and_stays_open(typed, reason):
+    app = Host(lambda: GoToScreen(resolve))
+    async with app.run_test() as pilot:
+        await pilot.press(*typed, "enter")
+        assert isinstance(app.screen, GoToScreen)
+        assert error_text(app) == reason
+        await pilot.press("x")  # editing clears the refusal
+        assert error_text(app) == ""
+    assert app.result is NO_RESULT
+
+
+async def test_goto_escape_cancels():
+    app = Host(lambda: GoToScreen(resolve))
+    async with app.run_test() as pilot:
+        await pilot.press("1", "escape")
+        assert not isinstance(app.screen, GoToScreen)
+    assert app.result is None
+
+
+# -- product picker ---------------------------------------------------------------------------
+
+CATALOG = Catalog([
+    Product("COF-ESP", "Espresso Beans 1 kg", 2490, "Coffee & Tea"),
+    Product("TEA-EGR", "Earl Grey Tea", 690, "Coffee & Tea"),
+    Product("KIT-CHF", "Chef's Knife", 6900, "Kitchen"),
+    Product("BOK-DDD", "Domain-Driven Design", 5490, "Books"),
+    Product("ODD-001", MARKUP, 123456, "[i]odd[/i]"),
+])
+
+
+def table_keys(app: App) -> list[str]:
+    table = app.screen.query_one(PickerTable)
+    return [row.key.value for row in table.ordered_rows]
+
+
+def highlighted(app: App) -> str | None:
+    return app.screen.query_one(PickerTable).highlighted_key
+
+
+async def test_product_picker_filters_as_you_type_and_adds_the_highlighted_one():
+    app = Host(lambda: ProductPickerScreen(CATALOG))
+    async with app.run_test() as pilot:
+        assert app.focused.id == "product-filter"
+        assert table_keys(app) == ["COF-ESP", "TEA-EGR", "KIT-CHF", "BOK-DDD", "ODD-001"]
+        await pilot.press(*"tea")  # matches the category "Coffee & Tea" and the name
+        assert table_keys(app) == ["COF-ESP", "TEA-EGR"]
+        await pilot.press("down")  # moves the list while the filter keeps focus
+        assert highlighted(app) == "TEA-EGR" and app.focused.id == "product-filter"
+        await pilot.press("enter")
+    assert app.result == ("TEA-EGR", 1)
+
+
+async def test_product_picker_matches_sku_and_every_term():
+    app = Host(lambda: ProductPickerScreen(CATALOG))
+    async with app.run_test() as pilot:
+        await pilot.press(*"kit")
+        assert table_keys(app) == ["KIT-CHF"]
+        await pilot.press("ctrl+u")
+        await type_text(pilot, "coffee grey")
+        assert table_keys(app) == ["TEA-EGR"]
+
+
+async def test_product_picker_keeps_the_highlighted_product_while_it_still_matches():
+    app = Host(lambda: ProductPickerScreen(CATALOG))
+    async with app.run_test() as pilot:
+        await pilot.press("down", "down")
+        assert highlighted(app) == "KIT-CHF"
+        await pilot.press(*"k")  # KIT-CHF still matches, now second of the list
+        assert table_keys(app)[0] != "KIT-CHF" and highlighted(app) == "KIT-CHF"
+        await pilot.press("up")
+        await pilot.press(*"nife")
+        assert highlighted(app) == "KIT-CHF"  # the only match
+
+
+async def test_product_picker_takes_a_quantity():
+    app = Host(lambda: ProductPickerScreen(CATALOG))
+    async with app.run_test() as pilot:
+        await pilot.press(*"chef", "tab")
+        assert app.focused.id == "quantity"
+        await pilot.press(*"12", "enter")  # the "1" was selected on focus: typing replaces it
+    assert app.result == ("KIT-CHF", 12)
+
+
+@pytest.mark.parametrize("typed", ["0", "100", "abc", "2.5"])
+async def test_product_picker_refuses_a_bad_quantity_inline(typed):
+    app = Host(lambda: ProductPickerScreen(CATALOG))
+    async with app.run_test() as pilot:
+        await pilot.press("tab", *typed)
+        reason = f"quantity must be a whole number from 1 to 99, got {typed if typed.isdigit() else repr(typed)}"
+        assert error_text(app) == reason  # refused as it is typed
+        await pilot.press("enter")
+        assert isinstance(app.screen, ProductPickerScreen)
+        assert error_text(app) == reason
+        await pilot.press("ctrl+u", "9", "enter")
+    assert app.result == ("COF-ESP", 9)
+
+
+async def test_product_picker_with_nothing_matching_refuses_enter():
+    app = Host(lambda: ProductPickerScreen(CATALOG))
+    async with app.run_test() as pilot:
+        await pilot.press(*"zzz", "enter")
+        assert table_keys(app) == []
+        assert isinstance(app.screen, ProductPickerScreen)
+        assert "no product matches" in error_text(app)
+        assert "no product matches zzz" in str(app.screen.query_one("#product-count").render())
+
+
+async def test_product_picker_shows_names_literally_and_prices_in_cents():
+    app = Host(lambda: ProductPickerScreen(CATALOG))
+    async with app.run_test() as pilot:
+        text = screen_text(app)
+        assert MARKUP in text and "[i]odd[/i]" in text
+        assert "1,234.56" in text and "24.90" in text
+        await pilot.press(*"[bold")  # filtering on markup characters is plain text too
+        assert table_keys(app) == ["ODD-001"]
+        await pilot.press("escape")
+    assert app.result is None
