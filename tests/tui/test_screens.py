@@ -8,7 +8,8 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from cartui.domain import Catalog, Product
-from cartui.tui.screens import GoToScreen, ProductPickerScreen
+from cartui.service import CartSummary
+from cartui.tui.screens import CartPickerScreen, GoToScreen, ProductPickerScreen
 from cartui.tui.screens.dialog import ErrorLine
 from cartui.tui.screens.picker import PickerTable
 
@@ -201,3 +202,62 @@ async def test_product_picker_shows_names_literally_and_prices_in_cents():
         assert table_keys(app) == ["ODD-001"]
         await pilot.press("escape")
     assert app.result is None
+
+
+# -- cart picker ------------------------------------------------------------------------------
+
+def summary(cart_id: str, customer: str | None, status: str = "open", position: int = 1,
+            total: int = 0) -> CartSummary:
+    return CartSummary(cart_id, customer, status, 2, total, 1, position,
+                       f"2026-01-05T10:{position:02d}:00.000000Z")
+
+
+CARTS = [
+    summary("cart-a", "ada", position=1, total=2490),
+    summary("cart-b", MARKUP, status="checked_out", position=5, total=123456),
+    summary("cart-c", None, position=3),
+    summary("cart-d", "grace", position=4),
+]
+
+
+async def test_cart_picker_lists_the_most_recent_first_and_starts_on_the_selected_cart():
+    app = Host(lambda: CartPickerScreen(CARTS, "cart-c"))
+    async with app.run_test() as pilot:
+        assert app.focused.id == "cart-filter"
+        assert table_keys(app) == ["cart-b", "cart-d", "cart-c", "cart-a"]
+        assert highlighted(app) == "cart-c"
+        await pilot.press("enter")
+    assert app.result == "cart-c"
+
+
+async def test_cart_picker_filters_by_customer_id_or_status():
+    app = Host(lambda: CartPickerScreen(CARTS, None))
+    async with app.run_test() as pilot:
+        await pilot.press(*"gra")
+        assert table_keys(app) == ["cart-d"]
+        await pilot.press("ctrl+u", *"checked")
+        assert table_keys(app) == ["cart-b"]
+        await pilot.press("ctrl+u", *"cart-")
+        assert len(table_keys(app)) == 4
+        await pilot.press("down", "down", "up", "enter")
+    assert app.result == "cart-d"
+
+
+async def test_cart_picker_shows_data_literally_and_refuses_enter_with_no_match():
+    app = Host(lambda: CartPickerScreen(CARTS, None))
+    async with app.run_test(size=(120, 35)) as pilot:
+        text = screen_text(app)
+        assert MARKUP in text and "1,234.56" in text and "checked out" in text
+        assert "01-05 10:05:00" in text
+        await pilot.press(*"nobody", "enter")
+        assert isinstance(app.screen, CartPickerScreen)
+        assert error_text(app) == "no cart matches the filter: change it to pick one"
+        await pilot.press("escape")
+    assert app.result is None
+
+
+async def test_cart_picker_fits_80_columns():
+    app = Host(lambda: CartPickerScreen(CARTS, None))
+    async with app.run_test(size=(80, 24)):
+        table = app.screen.query_one(PickerTable)
+        assert table.virtual_size.width <= table.scrollable_content_region.width
