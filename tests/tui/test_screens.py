@@ -9,7 +9,10 @@ from textual.widgets import Input, Static
 
 from cartui.domain import Catalog, Product
 from cartui.service import CartSummary
-from cartui.tui.screens import CartPickerScreen, GoToScreen, ProductPickerScreen
+from cartui.tui.screens import (
+    CartPickerScreen, EventFilterScreen, ExportScreen, GoToScreen, NewCartScreen,
+    ProductPickerScreen,
+)
 from cartui.tui.screens.dialog import ErrorLine
 from cartui.tui.screens.picker import PickerTable
 
@@ -261,3 +264,110 @@ async def test_cart_picker_fits_80_columns():
     async with app.run_test(size=(80, 24)):
         table = app.screen.query_one(PickerTable)
         assert table.virtual_size.width <= table.scrollable_content_region.width
+
+
+# -- new cart ---------------------------------------------------------------------------------
+
+async def test_new_cart_with_nothing_typed_leaves_the_id_to_the_service():
+    app = Host(NewCartScreen)
+    async with app.run_test() as pilot:
+        assert app.focused.id == "new-cart-id"
+        await pilot.press("enter")
+    assert app.result == (None, None)
+
+
+async def test_new_cart_takes_an_id_and_a_customer_literally():
+    app = Host(NewCartScreen)
+    async with app.run_test() as pilot:
+        await type_text(pilot, "cart-42")
+        await pilot.press("tab")
+        assert app.focused.id == "new-cart-customer"
+        await type_text(pilot, f"  {MARKUP} ")
+        await pilot.press("enter")
+    assert app.result == ("cart-42", MARKUP)
+
+
+@pytest.mark.parametrize("typed", [" padded", "x" * 65])
+async def test_new_cart_refuses_a_bad_id_inline(typed):
+    app = Host(NewCartScreen)
+    async with app.run_test() as pilot:
+        await type_text(pilot, typed)
+        reason = f"cart id must be 1 to 64 visible characters, got {typed!r}"
+        assert error_text(app) == reason  # as it is typed
+        await pilot.press("tab", *"ada", "enter")  # submitting from the customer field
+        assert isinstance(app.screen, NewCartScreen)
+        assert error_text(app) == reason
+        assert app.focused.id == "new-cart-id"  # back where the problem is
+        await pilot.press("escape")
+    assert app.result is None
+
+
+# -- event filter -----------------------------------------------------------------------------
+
+async def test_event_filter_starts_from_the_current_filter_and_documents_the_syntax():
+    app = Host(lambda: EventFilterScreen("cart:ada"))
+    async with app.run_test() as pilot:
+        assert app.focused.value == "cart:ada"
+        text = screen_text(app)
+        assert "cart:ID" in text and "type:NAME" in text and "ItemQuantityChanged" in text
+        await pilot.press("end", *" gin", "enter")
+    assert app.result == "cart:ada gin"
+
+
+async def test_event_filter_completes_event_types():
+    app = Host(lambda: EventFilterScreen(""))
+    async with app.run_test() as pilot:
+        await pilot.press(*"type:itemq", "right")  # right accepts the suggestion
+        assert app.focused.value == "type:ItemQuantityChanged"
+        await pilot.press("enter")
+    assert app.result == "type:ItemQuantityChanged"
+
+
+async def test_event_filter_empty_clears_and_escape_cancels():
+    app = Host(lambda: EventFilterScreen("type:ItemAdded"))
+    async with app.run_test() as pilot:
+        await pilot.press("ctrl+u", "enter")  # clear the field
+    assert app.result == ""
+    app = Host(lambda: EventFilterScreen("type:ItemAdded"))
+    async with app.run_test() as pilot:
+        await pilot.press("x", "escape")
+    assert app.result is None
+
+
+# -- export -----------------------------------------------------------------------------------
+
+async def test_export_dismisses_with_the_path(tmp_path):
+    default = str(tmp_path / "events.jsonl")
+    app = Host(lambda: ExportScreen(default))
+    async with app.run_test() as pilot:
+        assert app.focused.value == default
+        await pilot.press("enter")
+    assert app.result == default
+
+
+async def test_export_refuses_a_folder_or_a_missing_folder(tmp_path):
+    app = Host(lambda: ExportScreen(str(tmp_path)))
+    async with app.run_test() as pilot:
+        await pilot.press("enter")
+        assert error_text(app) == f"{tmp_path} is a folder: add a file name"
+        await type_text(pilot, "/nowhere/out.jsonl")
+        await pilot.press("enter")
+        assert error_text(app) == f"folder {tmp_path}/nowhere does not exist"
+        await pilot.press("ctrl+u")
+        await pilot.press("enter")
+        assert error_text(app) == "type the path of the file to write"
+        assert isinstance(app.screen, ExportScreen)
+        await pilot.press("escape")
+    assert app.result is None
+
+
+async def test_export_asks_before_replacing_a_file(tmp_path):
+    existing = tmp_path / "old.jsonl"
+    existing.write_text("")
+    app = Host(lambda: ExportScreen(str(existing)))
+    async with app.run_test() as pilot:
+        await pilot.press("enter")
+        assert error_text(app) == f"{existing} exists: enter again to replace it"
+        assert isinstance(app.screen, ExportScreen)
+        await pilot.press("enter")
+    assert app.result == str(existing)

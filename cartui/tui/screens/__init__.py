@@ -1,7 +1,11 @@
 """The app's dialogs: each a modal screen that dismisses with its result (None when cancelled)."""
 
 from .cart_picker import CartPickerScreen
+from .event_filter import EventFilterScreen
+from .export import ExportScreen
 from .goto import GoToScreen
+from .new_cart import NewCartScreen
 from .product_picker import ProductPickerScreen
 
-__all__ = ["CartPickerScreen", "GoToScreen", "ProductPickerScreen"]
+__all__ = ["CartPickerScreen", "EventFilterScreen", "ExportScreen", "GoToScreen",
+           "NewCartScreen", "ProductPickerScreen"]

@@ -37,9 +37,11 @@ class ErrorLine(Static):
 
     message = ""
 
-    def show(self, message: str) -> None:
+    def show(self, message: str, warning: bool = False) -> None:
+        """Show why (or, as a warning, what enter again will do)."""
         message = " ".join(message.split())  # one line, whatever the message
         self.message = message
+        self.set_class(warning, "-warning")
         # Messages quote what the user typed: Text keeps it literal, never markup.
         self.update(Text(message))
 
