@@ -130,7 +130,8 @@ class EventStore:
 
     def _has_schema_objects(self) -> bool:
         names = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master")}
-        return {"events_no_update", "events_no_delete", "events_event_id", "snapshots"} <= names
+        return {"events_no_update", "events_no_delete", "events_event_id", "snapshots",
+                "events_stream_position", "events_recorded_at"} <= names
 
     def close(self) -> None:
         self.conn.close()
