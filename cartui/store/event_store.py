@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import orjson
 
 from .schema import EVENT_ID_EXPR, SCHEMA_SQL
-from .timestamps import format_timestamp, utc_now
+from .timestamps import format_timestamp, normalize_timestamp, utc_now
 
 ANY = None  # expected_version: append whatever the stream's version
 NO_STREAM = 0  # expected_version: the stream must not exist yet
@@ -217,8 +217,10 @@ class EventStore:
         now = format_timestamp(self.clock())
         recorded = []
         for i, e in enumerate(events, start=1):
-            # recorded_at never decreases in position order, whatever the clock says.
-            head_time = max(e.recorded_at or now, head_time or "")
+            # recorded_at never decreases in position order, whatever the clock says;
+            # a given time is made fixed-width UTC first, so that text order is time order.
+            given = normalize_timestamp(e.recorded_at) if e.recorded_at else None
+            head_time = max(given or now, head_time or "")
             recorded.append(RecordedEvent(head + i, stream_id, current + i, e.type, e.schema_version,
                                           e.data, e.metadata_json(), head_time))
         self.conn.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
