@@ -109,12 +109,12 @@ class EventStore:
             self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=busy_timeout,
                                         check_same_thread=False)
             self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                self.conn.execute("PRAGMA journal_mode = WAL")
             if synchronous.upper() not in ("FULL", "NORMAL", "OFF", "EXTRA"):
                 raise ValueError(f"unknown synchronous mode {synchronous!r}")
             self.conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
-            self._create_schema()
+            self._create_schema()  # first: it refuses a file that is not ours, untouched
+            if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                self.conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open {self.path} as a cartui database: {exc}") from None
         except OSError as exc:
