@@ -376,3 +376,40 @@ def test_load_reports_a_position_its_state_matches_while_another_process_writes(
         other.close()
     assert loaded.state == replay(store, service, "c1", loaded.as_of_position)
     assert store.head_position() == 3
+
+
+def test_a_given_recorded_at_is_stored_fixed_width_utc_and_never_goes_back(store, clock):
+    clock.now = T0 + timedelta(milliseconds=500)
+    store.append("c1", [created("e1", recorded_at="2026-01-05T11:00:00.25+01:00")], NO_STREAM)
+    store.append("c1", [added("e2", recorded_at="2026-01-05T10:00:00Z")], ANY)  # before the head
+    store.append("c1", [added("e3", recorded_at="2026-01-05T10:00:01Z")], ANY)
+    assert [r.recorded_at for r in store.read_all()] == [
+        "2026-01-05T10:00:00.250000Z", "2026-01-05T10:00:00.250000Z", "2026-01-05T10:00:01.000000Z"]
+    assert store.position_at_time("2026-01-05T10:00:00.999999Z") == 2
+
+
+def test_a_sqlite_file_that_is_not_ours_is_not_switched_to_wal(db):
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE events (id INTEGER PRIMARY KEY)")
+    with pytest.raises(StoreError):
+        EventStore(db)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+
+@pytest.mark.parametrize("dropped", [
+    ["INDEX events_stream_position"], ["INDEX events_recorded_at"], ["TABLE snapshots"],
+    ["INDEX events_stream_position", "INDEX events_recorded_at", "TABLE snapshots"],
+])
+def test_dropped_derived_objects_come_back_when_the_store_is_opened(db, store, dropped):
+    service = CartService(store, CATALOG)
+    service.create_cart("c1")
+    service.add_item("c1", SKU_A, 2)
+    store.close()
+    with raw(db) as conn:  # derived objects: someone may drop them
+        for what in dropped:
+            conn.execute(f"DROP {what}")
+    with EventStore(db) as reopened:
+        loaded = CartService(reopened, CATALOG).load("c1", at_position=2)
+        assert loaded.state.lines[SKU_A].quantity == 2
+        assert reopened.position_at_time("2999-01-01T00:00:00.000000Z") == 2
