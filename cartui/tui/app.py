@@ -1,0 +1,709 @@
+"""The full-screen app: the live event stream, the cart, the projections and a history slider.
+
+The app is a thin shell over the services: EventStore (pages of the log, the
+head, "anything new?"), CartService (every edit) and History (the world as of
+the cursor). Widgets render what the app hands them; none writes SQL or holds a
+cart rule. The cursor model (cartui.tui.cursor) decides where in history we are.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Callable
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Input, Static
+from textual.worker import get_current_worker
+
+from ..domain import Catalog, errors
+from ..history import History
+from ..service import CartService
+from ..store import ConcurrencyError, EventStore, parse_timestamp, utc_now
+from .cursor import BIG_STEP, HistoryCursor
+from .widgets.cart_pane import CartPane
+from .widgets.event_log import EventFilter, EventLog, positions_matching
+from .widgets.formatting import count, full_time
+from .widgets.history_bar import HistoryBar, HistorySlider
+from .widgets.key_bar import KeyBar
+from .widgets.projections_pane import ProjectionsPane
+from .widgets.task_bar import TaskBar
+
+try:  # the palette provider lives with the dialogs (cartui/tui/palette.py)
+    from .palette import CartuiCommands
+    _EXTRA_COMMANDS: set = {CartuiCommands}
+except ImportError:  # pragma: no cover - only while the provider is being written
+    _EXTRA_COMMANDS = set()
+
+HISTORY, CARTS, EVENTS, APP = "History", "Carts", "Events", "App"
+
+# Every key of the main screen, by help section. The footer, the help screen
+# and the command palette are all built from this one table, so they never drift.
+# History keys work whichever region has focus (scrollables and tables bind
+# home/end/pageup/pagedown themselves), so they are priority bindings on the
+# main screen; a dialog is another screen, so they never fire in its Input.
+STEP = Binding.Group("step")
+JUMP = Binding.Group(f"±{BIG_STEP}")
+SPEED = Binding.Group("speed")
+CART_EVENTS = Binding.Group("cart events")
+QUANTITY = Binding.Group("qty")
+REGION = Binding.Group("region")
+
+
+def key(keys: str, action: str, short: str, long: str, *, show: str | None = None,
+        group: Binding.Group | None = None, priority: bool = False) -> Binding:
+    """A binding with a short label (the footer) and a long one (help and palette).
+
+    The footer shows a group's keys run together ("⇧←" + "→" reads "⇧←→")."""
+    return Binding(keys, action, short, key_display=show, group=group, priority=priority,
+                   tooltip=long)
+
+
+KEYS: dict[str, list[Binding]] = {
+    HISTORY: [
+        key("left", "app.step(-1)", "back", "Step back one event", show="←", group=STEP,
+            priority=True),
+        key("right", "app.step(1)", "forward", "Step forward one event", show="→", group=STEP,
+            priority=True),
+        key("shift+left,pageup", f"app.step(-{BIG_STEP})", f"back {BIG_STEP}",
+            f"Step back {BIG_STEP} events", show="⇧←", group=JUMP, priority=True),
+        key("shift+right,pagedown", f"app.step({BIG_STEP})", f"forward {BIG_STEP}",
+            f"Step forward {BIG_STEP} events", show="→", group=JUMP, priority=True),
+        key("home", "app.go_start", "start", "Go to position 0, the empty world", priority=True),
+        key("end", "app.go_live", "LIVE", "Return to the present (LIVE), clearing any what-if",
+            priority=True),
+        key("g", "app.go_to", "go to", "Go to a position or a time", priority=True),
+        key("space", "app.toggle_play", "play", "Play or pause the history from the cursor",
+            priority=True),
+        key("left_square_bracket", "app.slower", "slower", "Play slower (1x, 2x, 10x, real time)",
+            show="[", group=SPEED, priority=True),
+        key("right_square_bracket", "app.faster", "faster", "Play faster (1x, 2x, 10x, real time)",
+            show="]", group=SPEED, priority=True),
+        key("x", "app.toggle_skip", "what-if",
+            "What-if: skip or restore the event at the cursor (the store is untouched)",
+            priority=True),
+        key("ctrl+left", "app.cart_event(-1)", "previous", "Previous event of the selected cart",
+            show="^←", group=CART_EVENTS, priority=True),
+        key("ctrl+right", "app.cart_event(1)", "next", "Next event of the selected cart",
+            show="→", group=CART_EVENTS, priority=True),
+    ],
+    CARTS: [
+        key("n", "app.new_cart", "new cart", "Create a new cart"),
+        key("c", "app.pick_cart", "pick cart", "Pick the cart to show"),
+        key("a", "app.add_item", "add", "Add an item from the catalog to the cart"),
+        key("plus", "app.change_quantity(1)", "+1", "One more of the selected line", show="+",
+            group=QUANTITY),
+        key("minus", "app.change_quantity(-1)", "-1", "One less of the selected line", show="-",
+            group=QUANTITY),
+        key("delete,backspace", "app.remove_line", "remove", "Remove the selected line",
+            show="del"),
+        key("o", "app.check_out", "check out", "Check out the cart"),
+    ],
+    EVENTS: [
+        key("enter", "app.show_detail", "detail",
+            "Detail of the event at the cursor: data, metadata, raw JSON, what it changed",
+            show="⏎"),
+        key("slash", "app.filter_events", "filter",
+            "Filter the event stream by cart, type or text", show="/"),
+    ],
+    APP: [
+        key("tab", "app.focus_next", "next", "Move focus to the next region", show="⇥",
+            group=REGION),
+        key("shift+tab", "app.focus_previous", "previous", "Move focus to the previous region",
+            show="⇧⇥", group=REGION),
+        key("question_mark,f1", "app.help", "help", "Help: every key", show="?"),
+        key("ctrl+p", "app.command_palette", "palette",
+            "Command palette: every action, export, themes", show="^p"),
+        key("q", "app.quit", "quit", "Quit cartui"),
+    ],
+}
+MAIN_BINDINGS: list[Binding] = [binding for keys in KEYS.values() for binding in keys]
+
+
+class MainScreen(Screen):
+    """The four regions. Holds no state: the app decides what every widget shows."""
+
+    BINDINGS = MAIN_BINDINGS
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+
+    def __init__(self, store: EventStore, service: CartService) -> None:
+        super().__init__()
+        self.store = store
+        self.service = service
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="banner")
+        with Horizontal(id="body"):
+            log = EventLog(self.store, self.service.decode, self.service.product_names,
+                           id="events")
+            log.border_title = "Events"
+            yield log
+            with Vertical(id="side"):
+                cart = CartPane(id="cart")
+                cart.border_title = "Cart"
+                yield cart
+                projections = ProjectionsPane(id="projections")
+                projections.border_title = "Projections"
+                yield projections
+        yield TaskBar(id="task")
+        history = HistoryBar(id="history")
+        history.border_title = "History"
+        yield history
+        yield KeyBar(MAIN_BINDINGS, id="keys")
+
+    def on_mount(self) -> None:
+        self.app.start_showing()
+
+    def on_resize(self) -> None:
+        # Crossing the 100-column breakpoint changes the layout and the History line's length.
+        self.call_after_refresh(self.app.refresh_view)
+
+
+class CartuiApp(App):
+    TITLE = "cartui"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | _EXTRA_COMMANDS
+
+    def __init__(self, store: EventStore, service: CartService, history: History, *,
+                 catalog: Catalog | None = None,
+                 clock: Callable[[], datetime] = utc_now,
+                 poll_interval: float = 0.25,
+                 cursor_blink: bool = True,
+                 selected_cart: str | None = None) -> None:
+        super().__init__()
+        self.store = store
+        self.service = service
+        self.history = history
+        self.catalog = catalog if catalog is not None else service.catalog
+        self.clock = clock
+        self.poll_interval = poll_interval
+        self.cursor_blink = cursor_blink
+        head = store.head_position()
+        self.cursor = HistoryCursor(head=head, position=head)
+        self.selected_cart = selected_cart or self._latest_cart()
+        self.event_filter: EventFilter | None = None
+        self._data_version = store.data_version()
+        self._play_timer: Timer | None = None
+        self._panes_pending = False
+
+    def get_default_screen(self) -> Screen:
+        return MainScreen(self.store, self.service)
+
+    # -- the widgets -------------------------------------------------------------------------
+
+    @property
+    def main(self) -> MainScreen:
+        return self.get_default_screen_instance()
+
+    def get_default_screen_instance(self) -> MainScreen:
+        screen = self.screen_stack[0]
+        assert isinstance(screen, MainScreen)
+        return screen
+
+    @property
+    def event_log(self) -> EventLog:
+        return self.main.query_one(EventLog)
+
+    @property
+    def cart_pane(self) -> CartPane:
+        return self.main.query_one(CartPane)
+
+    @property
+    def projections_pane(self) -> ProjectionsPane:
+        return self.main.query_one(ProjectionsPane)
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    def start_showing(self) -> None:
+        """The main screen is composed: fill it and start following the head."""
+        self.refresh_view()
+        self.set_interval(self.poll_interval, self.poll_for_new_events)
+        self.event_log.focus()
+
+    def poll_for_new_events(self) -> None:
+        """Another process may have appended: PRAGMA data_version says so in microseconds."""
+        version = self.store.data_version()
+        if version != self._data_version:
+            self._data_version = version
+            self.head_changed()
+
+    def head_changed(self) -> None:
+        head = self.store.head_position()
+        if head == self.cursor.head:
+            return
+        old_head = self.cursor.head
+        self.cursor.head_moved(head)
+        if self.selected_cart is None:
+            self.selected_cart = self._latest_cart()
+        if self.event_filter is not None and self.event_log.matches is not None:
+            new = positions_matching(self.store, self.event_filter, self.event_log.summary,
+                                     old_head + 1, head)
+            self.event_log.set_filter(self.event_log.matches + new)
+        self.refresh_view()
+
+    def _latest_cart(self) -> str | None:
+        head = self.store.head_position()
+        row = self.store.get(head) if head else None
+        return row.stream_id if row else None
+
+    # -- showing the world as of the cursor --------------------------------------------------
+
+    def refresh_view(self) -> None:
+        """Cheap parts now (log, slider, banner); the panes once the key queue is drained."""
+        cursor = self.cursor
+        main = self.main
+        main.set_class(not cursor.live, "-past")
+        main.set_class(cursor.what_if, "-what-if")
+        recorded_at = self.store.recorded_at(cursor.position) if cursor.position else None
+        history_bar = main.query_one(HistoryBar)
+        history_bar.set_class(main.has_class("-narrow"), "-compact")
+        history_bar.show(cursor, recorded_at)
+        self._show_banner(recorded_at)
+        self.event_log.show(head=cursor.head, cursor=cursor.position, skipped=cursor.skipped,
+                            broken=self.event_log.broken if cursor.what_if else frozenset(),
+                            selected_cart=self.selected_cart)
+        self.event_log.describe(self.event_filter.text if self.event_filter else None)
+        if not self._panes_pending:
+            self._panes_pending = True
+            self.call_after_refresh(self._update_panes)
+
+    def _show_banner(self, recorded_at: str | None) -> None:
+        cursor = self.cursor
+        parts: list[str] = []
+        if not cursor.live:
+            when = full_time(recorded_at) if recorded_at else "before the first event"
+            parts.append(f"◀ PAST · position {count(cursor.position)} of {count(cursor.head)} · "
+                         f"{when} · read-only: end returns to LIVE")
+        if cursor.what_if:
+            skipped = ", ".join(str(p) for p in sorted(cursor.skipped)[:5])
+            more = "…" if len(cursor.skipped) > 5 else ""
+            parts.append(f"WHAT-IF · skipping {skipped}{more} · the store is untouched · "
+                         f"x restores an event, end clears")
+        self.main.query_one("#banner", Static).update(Text("   ".join(parts)))
+
+    def _update_panes(self) -> None:
+        self._panes_pending = False
+        cursor = self.cursor
+        position = cursor.position
+        cart_id = self.selected_cart
+        if cursor.what_if:
+            world = self.history.what_if(position, cursor.skipped, cart_id)
+            cart, projections = world.cart, world.projections
+            broken = frozenset(p.position for p in world.problems)
+            if broken != self.event_log.broken:
+                self.event_log.broken = broken
+                self.event_log.refresh()
+        else:
+            cart = self.history.cart_at(cart_id, position).state if cart_id else None
+            projections = self.history.projections_at(position)
+            self.event_log.broken = frozenset()
+        if cart is None:
+            self.cart_pane.show_nothing("No cart yet: n creates one, c picks one.")
+        else:
+            self.cart_pane.show(cart, position)
+        self.projections_pane.show(projections, self.service.product_names)
+
+    # -- moving through history --------------------------------------------------------------
+
+    def move_cursor(self, position: int) -> None:
+        if position > self.cursor.head:
+            self.head_changed()
+        self.cursor.move_to(position)
+        self.refresh_view()
+
+    def action_step(self, delta: int) -> None:
+        self.move_cursor(self.cursor.position + delta)
+
+    def action_go_start(self) -> None:
+        self.move_cursor(0)
+
+    def action_go_live(self) -> None:
+        self.head_changed()
+        self.stop_playing()
+        self.cursor.go_live()
+        self.refresh_view()
+
+    def resolve_position(self, text: str) -> int:
+        """What the go-to dialog typed: a position, or an ISO time (with a zone)."""
+        text = text.strip()
+        if text.isdigit():
+            return self.history.check_position(int(text))
+        try:
+            parse_timestamp(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is neither a position (0..{self.history.head()}) "
+                             "nor a time like 2026-01-06T14:00Z") from None
+        return self.history.position_at_time(text)
+
+    def action_go_to(self) -> None:
+        from .screens.goto import GoToScreen
+        self.open(GoToScreen(self.resolve_position),
+                  lambda position: position is not None and self.move_cursor(position))
+
+    @on(HistorySlider.Moved)
+    def slider_moved(self, event: HistorySlider.Moved) -> None:
+        self.move_cursor(event.position)
+
+    @on(EventLog.Clicked)
+    def row_clicked(self, event: EventLog.Clicked) -> None:
+        self.move_cursor(event.position)
+
+    def action_cart_event(self, direction: int) -> None:
+        """The selected cart's previous (-1) or next (+1) event from the cursor."""
+        cart_id = self.selected_cart
+        if cart_id is None:
+            self.notify("No cart selected: c picks one.", severity="warning")
+            return
+        position = self.cursor.position
+        if direction < 0:
+            earlier = [r.position for r in self.store.read_stream(cart_id,
+                                                                  up_to_position=position - 1)]
+            target = earlier[-1] if earlier else None
+        else:
+            later = list(self.store.read_all(position + 1, stream_id=cart_id, limit=1))
+            target = later[0].position if later else None
+        if target is None:
+            where = "before" if direction < 0 else "after"
+            self.notify(Text(f"{cart_id} has no event {where} position {position}."))
+            return
+        self.move_cursor(target)
+
+    # -- playback ----------------------------------------------------------------------------
+
+    def action_toggle_play(self) -> None:
+        if self.cursor.playing:
+            self.stop_playing()
+            self.refresh_view()
+            return
+        if self.cursor.live:
+            if self.cursor.head == 0:
+                self.notify("Nothing to play: the log is empty.")
+                return
+            self.cursor.move_to(0)  # at the present there is nothing ahead: replay it all
+        self.cursor.playing = True
+        self._schedule_next_frame()
+        self.refresh_view()
+
+    def stop_playing(self) -> None:
+        self.cursor.playing = False
+        if self._play_timer is not None:
+            self._play_timer.stop()
+            self._play_timer = None
+
+    def _schedule_next_frame(self) -> None:
+        if self._play_timer is not None:
+            self._play_timer.stop()
+        gap = None
+        if self.cursor.real_time:
+            now = self.store.recorded_at(self.cursor.position) if self.cursor.position else None
+            following = self.store.recorded_at(self.cursor.position + 1)
+            if now and following:
+                gap = (parse_timestamp(following) - parse_timestamp(now)).total_seconds()
+        self._play_timer = self.set_timer(self.cursor.delay_before_next(gap), self._play_frame)
+
+    def _play_frame(self) -> None:
+        self._play_timer = None
+        if not self.cursor.playing:
+            return
+        self.cursor.step(1)
+        if self.cursor.live:
+            self.stop_playing()
+        else:
+            self._schedule_next_frame()
+        self.refresh_view()
+
+    def _speed_changed(self) -> None:
+        if self.cursor.playing:
+            self._schedule_next_frame()
+        self.refresh_view()
+
+    def action_faster(self) -> None:
+        self.cursor.faster()
+        self._speed_changed()
+
+    def action_slower(self) -> None:
+        self.cursor.slower()
+        self._speed_changed()
+
+    # -- what-if ------------------------------------------------------------------------------
+
+    def action_toggle_skip(self) -> None:
+        position = self.cursor.position
+        try:
+            skipped = self.cursor.toggle_skip(position)
+        except ValueError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        verb = "Skipping" if skipped else "Restored"
+        self.notify(f"{verb} the event at position {position}: every pane shows the world "
+                    f"{'without' if skipped else 'with'} it.")
+        self.refresh_view()
+
+    # -- editing (only at the present) -------------------------------------------------------
+
+    def _refuse_unless_present(self) -> bool:
+        """True when an edit may append; otherwise says why and how to get back."""
+        cursor = self.cursor
+        if cursor.what_if:
+            self.notify("A what-if is active: the screen does not show the stored history, "
+                        "so edits are off. Press end to clear it and return to LIVE.",
+                        title="Not at the present", severity="warning")
+            return True
+        if not cursor.live:
+            self.notify(f"You are looking at the past (position {count(cursor.position)} of "
+                        f"{count(cursor.head)}): edits only happen at the present. "
+                        "Press end to return to LIVE.", title="Not at the present",
+                        severity="warning")
+            return True
+        return False
+
+    def _selected_cart_or_say(self) -> str | None:
+        if self.selected_cart is None:
+            self.notify("No cart selected: n creates one, c picks one.", severity="warning")
+        return self.selected_cart
+
+    def run_command(self, command: Callable[[], object]) -> bool:
+        """Run one service command; a refusal becomes a notification. True when it ran."""
+        try:
+            command()
+        except errors.DomainError as exc:
+            self.notify(Text(str(exc)), title="Refused", severity="error")
+            return False
+        except ConcurrencyError:
+            self.notify("Another process kept changing this cart, so the change was not "
+                        "saved. Nothing was lost: the log is as it was. Try again.",
+                        title="Busy", severity="error")
+            return False
+        self.head_changed()
+        return True
+
+    def action_new_cart(self) -> None:
+        if self._refuse_unless_present():
+            return
+        from .screens.new_cart import NewCartScreen
+
+        def create(answer: tuple[str | None, str | None] | None) -> None:
+            if answer is None:
+                return
+            cart_id = answer[0] or self.service.new_cart_id()
+            if self.run_command(lambda: self.service.create_cart(cart_id, answer[1])):
+                self.select_cart(cart_id)
+        self.open(NewCartScreen(), create)
+
+    def action_pick_cart(self) -> None:
+        from .screens.cart_picker import CartPickerScreen
+        self.open(CartPickerScreen(self.service.list_carts(), self.selected_cart),
+                  lambda cart_id: cart_id is not None and self.select_cart(cart_id))
+
+    def select_cart(self, cart_id: str) -> None:
+        self.selected_cart = cart_id
+        self.refresh_view()
+
+    def action_add_item(self) -> None:
+        if self._refuse_unless_present() or (cart_id := self._selected_cart_or_say()) is None:
+            return
+        from .screens.product_picker import ProductPickerScreen
+
+        def add(answer: tuple[str, int] | None) -> None:
+            if answer is not None:
+                sku, quantity = answer
+                self.run_command(lambda: self.service.add_item(cart_id, sku, quantity))
+        self.open(ProductPickerScreen(self.catalog), add)
+
+    def _selected_line(self) -> str | None:
+        sku = self.cart_pane.selected_sku
+        if sku is None:
+            self.notify("The cart has no line to change: a adds an item.", severity="warning")
+        return sku
+
+    def action_change_quantity(self, delta: int) -> None:
+        if self._refuse_unless_present() or (cart_id := self._selected_cart_or_say()) is None:
+            return
+        if (sku := self._selected_line()) is None:
+            return
+        current = self.history.cart_at(cart_id).state.lines.get(sku)
+        quantity = (current.quantity if current else 0) + delta
+        self.run_command(lambda: self.service.change_quantity(cart_id, sku, quantity))
+
+    def action_remove_line(self) -> None:
+        if self._refuse_unless_present() or (cart_id := self._selected_cart_or_say()) is None:
+            return
+        if (sku := self._selected_line()) is None:
+            return
+        self.run_command(lambda: self.service.remove_item(cart_id, sku))
+
+    def action_check_out(self) -> None:
+        if self._refuse_unless_present() or (cart_id := self._selected_cart_or_say()) is None:
+            return
+        self.run_command(lambda: self.service.check_out(cart_id))
+
+    # -- events: detail and filter -----------------------------------------------------------
+
+    def action_show_detail(self) -> None:
+        position = self.cursor.position
+        if position == 0:
+            self.notify("Position 0 is the empty world, before any event: step right first.")
+            return
+        from .screens.event_detail import EventDetailScreen
+        self.open(EventDetailScreen(self.history.change_at(position)))
+
+    def action_filter_events(self) -> None:
+        from .screens.event_filter import EventFilterScreen
+        current = self.event_filter.text if self.event_filter else ""
+        self.open(EventFilterScreen(current), self.apply_filter)
+
+    def apply_filter(self, text: str | None) -> None:
+        if text is None:
+            return
+        text = text.strip()
+        if not text:
+            self.event_filter = None
+            self.event_log.set_filter(None)
+            self.refresh_view()
+            return
+        self.event_filter = EventFilter(text)
+        self.scan_for_filter(self.event_filter, self.cursor.head)
+
+    @work(thread=True, exclusive=True, group="filter")
+    def scan_for_filter(self, event_filter: EventFilter, head: int) -> None:
+        """Read the log in chunks on a connection of its own (SQLite connections are not
+        shared across threads) and post the matching positions back."""
+        worker = get_current_worker()
+        store = self._worker_store()
+        summary = self.event_log.summary if store is self.store else partial(
+            _plain_summary, self.service)
+        label = f"Filtering events by {event_filter.text}"
+
+        def progress(done: int) -> None:
+            if not worker.is_cancelled:
+                self.post_message(TaskBar.Progress(label, done, head))
+        try:
+            matches = positions_matching(store, event_filter, summary, 1, head, progress)
+        finally:
+            if store is not self.store:
+                store.close()
+        if not worker.is_cancelled:
+            self.call_from_thread(self._filter_ready, event_filter, matches, head)
+
+    def _filter_ready(self, event_filter: EventFilter, matches: list[int], scanned_to: int) -> None:
+        self.main.query_one(TaskBar).finish()
+        if event_filter != self.event_filter:
+            return
+        if scanned_to < self.cursor.head:
+            matches += positions_matching(self.store, event_filter, self.event_log.summary,
+                                          scanned_to + 1, self.cursor.head)
+        self.event_log.set_filter(matches)
+        self.refresh_view()
+
+    def _worker_store(self) -> EventStore:
+        if self.store.path == ":memory:":
+            return self.store
+        return EventStore(self.store.path)
+
+    # -- long work: export -------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        from .screens.export import ExportScreen
+        stamp = self.clock().strftime("%Y%m%d-%H%M%S")
+        default = str(Path.cwd() / f"cartui-events-{stamp}.jsonl")
+        self.open(ExportScreen(default), lambda path: path and self.export_events(path))
+
+    @work(thread=True, exclusive=True, group="export")
+    def export_events(self, path: str) -> None:
+        store = self._worker_store()
+        head = store.head_position()
+        label = f"Exporting {count(head)} events to {path}"
+        written = 0
+        try:
+            with open(path, "wb") as out:
+                for row in store.read_all(1, up_to_position=head):
+                    out.write(row.export_line() + b"\n")
+                    written += 1
+                    if written % 5000 == 0:
+                        self.post_message(TaskBar.Progress(label, written, head))
+        except OSError as exc:
+            self.post_message(TaskBar.Done(f"Export failed: {exc.strerror or exc}", ok=False))
+            return
+        finally:
+            if store is not self.store:
+                store.close()
+        self.post_message(TaskBar.Done(f"Exported {count(written)} events to {path}"))
+
+    @on(TaskBar.Progress)
+    def task_progress(self, message: TaskBar.Progress) -> None:
+        self.main.query_one(TaskBar).show_progress(message.label, message.done, message.total)
+
+    @on(TaskBar.Done)
+    def task_done(self, message: TaskBar.Done) -> None:
+        self.main.query_one(TaskBar).finish()
+        self.notify(Text(message.message), severity="information" if message.ok else "error")
+
+    # -- help, palette, dialogs --------------------------------------------------------------
+
+    def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """(section, [(keys, description)]) from the main screen's bindings."""
+        return [(section, [(" / ".join(self._key_name(k) for k in b.key.split(",")), b.tooltip)
+                           for b in bindings])
+                for section, bindings in KEYS.items()]
+
+    @staticmethod
+    def _key_name(key: str) -> str:
+        names = {"left_square_bracket": "[", "right_square_bracket": "]", "question_mark": "?",
+                 "slash": "/", "plus": "+", "minus": "-"}
+        return names.get(key, key)
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+        self.open(HelpScreen(self.help_sections()))
+
+    def palette_commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        """Every action of the main screen, plus the palette-only ones."""
+        commands = []
+        for section, bindings in KEYS.items():
+            for binding in bindings:
+                if binding.action.startswith(("app.focus", "app.command_palette")):
+                    continue
+                keys = " / ".join(self._key_name(k) for k in binding.key.split(","))
+                commands.append((binding.tooltip, f"{section} · key {keys}",
+                                 partial(self.run_action, binding.action.removeprefix("app."))))
+        commands.append(("Export events…", "Write every event to a JSON Lines file",
+                         self.action_export))
+        return commands
+
+    def open(self, screen: Screen, callback: Callable | None = None) -> None:
+        """Push a dialog; a playing history pauses while it is open."""
+        if self.cursor.playing:
+            self.stop_playing()
+            self.refresh_view()
+        self.push_screen(screen, callback)
+        if not self.cursor_blink:
+            def steady_cursors() -> None:
+                for field in screen.query(Input):
+                    field.cursor_blink = False
+            screen.call_after_refresh(steady_cursors)
+
+
+def _plain_summary(service: CartService, row) -> str:
+    from .widgets.formatting import event_summary
+    return event_summary(row, service.decode, service.product_names)
+
+
+def run_app(db_path: Path) -> None:
+    """Open the full-screen app on a database (created if missing)."""
+    from ..resources import load_catalog
+
+    store = EventStore(db_path)
+    try:
+        catalog = load_catalog()
+        service = CartService(store, catalog)
+        CartuiApp(store, service, History(store, service), catalog=catalog).run()
+    finally:
+        store.close()

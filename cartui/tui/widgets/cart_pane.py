@@ -1,0 +1,90 @@
+"""The Cart pane: the selected cart as of the history cursor."""
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from ...domain import CartState
+from .formatting import count, money
+
+STATUS_LABELS = {"new": "not created yet", "open": "open", "checked_out": "checked out"}
+
+
+class CartPane(Vertical):
+    """Header (cart, customer, status, version), the lines, and the total."""
+
+    _shown: tuple[CartState, int] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="cart-header")
+        yield DataTable(id="cart-lines", cursor_type="row", zebra_stripes=True)
+        yield Static(id="cart-total")
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#cart-lines", DataTable)
+
+    @property
+    def selected_sku(self) -> str | None:
+        table = self.table
+        if table.row_count == 0:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def show_nothing(self, reason: str) -> None:
+        self._shown = None
+        self.query_one("#cart-header", Static).update(Text(reason))
+        self.table.clear()
+        self.query_one("#cart-total", Static).update("")
+        self.set_class(True, "-empty")
+
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            self.show(*self._shown)
+
+    def show(self, cart: CartState, position: int) -> None:
+        self._shown = (cart, position)
+        self.set_class(False, "-empty")
+        header = Text(no_wrap=True, overflow="ellipsis")
+        header.append(cart.cart_id, "bold")
+        if cart.customer:
+            header.append("  ")
+            header.append(cart.customer, "italic")  # literal: a customer may look like markup
+        status = STATUS_LABELS.get(cart.status, cart.status)
+        events = "event" if cart.version == 1 else "events"
+        header.append(f"\n{status} · version {cart.version} · {count(cart.version)} {events}")
+        if not cart.exists:
+            header.append(f" at position {count(position)}")
+        self.set_class(cart.status == "checked_out", "-checked-out")
+        self.query_one("#cart-header", Static).update(header)
+        self._show_lines(cart)
+        items = "item" if cart.item_count == 1 else "items"
+        total = Text.assemble(("Total ", "bold"), (money(cart.total_cents), "bold"),
+                              f"  {cart.item_count} {items}")
+        self.query_one("#cart-total", Static).update(total)
+
+    def _show_lines(self, cart: CartState) -> None:
+        table = self.table
+        keep = self.selected_sku
+        table.clear(columns=True)
+        # Figures as wide as they need; the item name takes the rest (each column
+        # has a cell of padding on both sides).
+        widths = [max([len(heading)] + [len(cell) for cell in cells]) for heading, cells in (
+            ("Qty", [str(l.quantity) for l in cart.lines.values()]),
+            ("Price", [money(l.unit_price_cents) for l in cart.lines.values()]),
+            ("Total", [money(l.line_total_cents) for l in cart.lines.values()]))]
+        item_width = max(8, self.content_region.width - sum(widths) - 2 * 4 - 1)
+        table.add_column("Item", key="item", width=item_width)
+        for heading, width in zip(("Qty", "Price", "Total"), widths):
+            table.add_column(Text(heading, justify="right"), key=heading.lower(), width=width)
+        for line in cart.lines.values():
+            table.add_row(
+                Text(line.name, overflow="ellipsis", no_wrap=True),
+                Text(str(line.quantity), justify="right"),
+                Text(money(line.unit_price_cents), justify="right"),
+                Text(money(line.line_total_cents), justify="right"),
+                key=line.sku,
+            )
+        if keep is not None and keep in cart.lines:
+            table.move_cursor(row=table.get_row_index(keep), animate=False)

@@ -1,0 +1,65 @@
+"""How figures and events read on screen: money, times, one-line event summaries.
+
+Everything returns plain strings or rich Text built from plain strings, so text
+that came from data (names, customers) is never parsed as markup.
+"""
+
+import orjson
+
+from ...store import RecordedEvent, UndecodableEvent
+
+SHORT_TYPES = {
+    "CartCreated": "Created",
+    "ItemAdded": "Added",
+    "ItemQuantityChanged": "Quantity",
+    "ItemRemoved": "Removed",
+    "CartCheckedOut": "CheckedOut",
+}
+
+
+def money(cents: int) -> str:
+    """2490 -> "24.90", 123456 -> "1,234.56"."""
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(cents), 100)
+    return f"{sign}{whole:,}.{part:02d}"
+
+
+def count(n: int) -> str:
+    return f"{n:,}"
+
+
+def clock_time(recorded_at: str) -> str:
+    """"2026-01-05T10:42:07.123456Z" -> "10:42:07"."""
+    return recorded_at[11:19]
+
+
+def day_and_time(recorded_at: str) -> str:
+    """"2026-01-05T10:42:07.123456Z" -> "01-05 10:42:07"."""
+    return f"{recorded_at[5:10]} {recorded_at[11:19]}"
+
+
+def full_time(recorded_at: str) -> str:
+    """"2026-01-05T10:42:07.123456Z" -> "2026-01-05 10:42:07 UTC"."""
+    return f"{recorded_at[:10]} {recorded_at[11:19]} UTC"
+
+
+def event_summary(row: RecordedEvent, decode, product_names: dict[str, str]) -> str:
+    """A short, human line about what one stored event says."""
+    try:
+        event = decode(row)
+    except UndecodableEvent as exc:
+        return f"cannot decode: {exc.reason}"
+    match event.type:
+        case "CartCreated":
+            return f"for {event.customer}" if event.customer else "no customer"
+        case "ItemAdded":
+            upcast = " (stored v1)" if row.schema_version == 1 else ""
+            return f"+{event.quantity} {event.name} @ {money(event.unit_price_cents)}{upcast}"
+        case "ItemQuantityChanged":
+            return f"{product_names.get(event.sku, event.sku)} -> {event.quantity}"
+        case "ItemRemoved":
+            return f"-{product_names.get(event.sku, event.sku)}"
+        case "CartCheckedOut":
+            items = "item" if event.item_count == 1 else "items"
+            return f"{event.item_count} {items}, {money(event.total_cents)}"
+    return orjson.dumps(orjson.loads(row.data)).decode()
