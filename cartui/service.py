@@ -140,6 +140,10 @@ class CartService:
                 snapshot = (new_state.version, orjson.dumps(new_state.to_dict()).decode())
             try:
                 recorded = self.store.append(command.cart_id, events, state.version, snapshot)
+                if not recorded:
+                    # The store takes ids it already holds for a retried append and
+                    # writes nothing; these ids were just made, so new_id repeated one.
+                    raise ConcurrencyError(f"event id {events[0].event_id!r} is already stored")
             except ConcurrencyError:
                 self._latest.pop(command.cart_id, None)
                 if attempt == self.max_attempts:
@@ -147,8 +151,7 @@ class CartService:
                 # Back off a little, with jitter, so two writers stop colliding.
                 time.sleep(random.uniform(0, 0.002 * attempt))
                 continue
-            if recorded:
-                self._remember(new_state)
+            self._remember(new_state)
             return CommandResult(new_state, recorded, attempt)
         raise AssertionError("unreachable")
 
