@@ -282,3 +282,24 @@ def test_the_cache_sees_another_writer_on_the_same_connection(store, service):
     assert service.check_out("c1").state.status == "checked_out"
     assert service.load("c1").state.item_count == 3
     assert [r.version for r in store.read_stream("c1")] == list(range(1, 9))
+
+
+def test_a_command_whose_event_ids_are_taken_is_not_reported_as_done(store):
+    # Two services whose new_id both count from 1 (a test harness, a replayed
+    # seed): the second one's first event id is already stored. The store takes
+    # such an append for a retry and writes nothing; the command must not
+    # pretend it happened.
+    CartService(store, CATALOG, new_id=counter()).create_cart("c1")  # ids id-1, id-2
+    second = CartService(store, CATALOG, new_id=counter())
+    result = second.add_item("c1", SKU_A, 2)
+    assert [r.type for r in result.events] == ["ItemAdded"]
+    assert second.load("c1").state.lines[SKU_A].quantity == 2
+    assert result.attempts == 2
+
+
+def test_when_every_new_id_is_taken_the_command_fails_and_writes_nothing(store):
+    CartService(store, CATALOG, new_id=counter()).create_cart("c1")
+    stuck = CartService(store, CATALOG, new_id=lambda: "id-2", max_attempts=2)
+    with pytest.raises(ConcurrencyError):
+        stuck.add_item("c1", SKU_A, 2)
+    assert store.head_position() == 1
