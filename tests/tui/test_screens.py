@@ -1,5 +1,7 @@
 """Each dialog on its own, pushed by a tiny host app that records what it dismissed with."""
 
+import re
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import pytest
@@ -8,10 +10,13 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from cartui.domain import Catalog, Product
-from cartui.service import CartSummary
+from cartui.history import History
+from cartui.resources import load_catalog
+from cartui.service import CartService, CartSummary
+from cartui.store import EventStore, NewEvent
 from cartui.tui.screens import (
-    CartPickerScreen, EventFilterScreen, ExportScreen, GoToScreen, NewCartScreen,
-    ProductPickerScreen,
+    CartPickerScreen, EventDetailScreen, EventFilterScreen, ExportScreen, GoToScreen,
+    NewCartScreen, ProductPickerScreen,
 )
 from cartui.tui.screens.dialog import ErrorLine
 from cartui.tui.screens.picker import PickerTable
@@ -371,3 +376,107 @@ async def test_export_asks_before_replacing_a_file(tmp_path):
         assert isinstance(app.screen, ExportScreen)
         await pilot.press("enter")
     assert app.result == str(existing)
+
+
+# -- event detail -----------------------------------------------------------------------------
+
+@pytest.fixture
+def history(tmp_path):
+    """A small real log: create (customer with markup), add, an old schema-1 ItemAdded,
+    change, remove, check out, and a row that cannot be decoded."""
+    ticks = iter(range(1000))
+
+    def clock():
+        return datetime(2026, 1, 5, 10, 0, tzinfo=timezone.utc) + timedelta(seconds=next(ticks))
+
+    ids = iter(range(1000))
+    store = EventStore(tmp_path / "cartui.db", clock=clock)
+    service = CartService(store, load_catalog(), new_id=lambda: f"id-{next(ids)}")
+    service.create_cart("cart-1", MARKUP)                            # 1
+    service.add_item("cart-1", "COF-ESP-1KG", 2)                     # 2
+    with store.transaction():                                        # 3
+        store.append_in_transaction("cart-1", [NewEvent(
+            type="ItemAdded", schema_version=1, event_id="legacy-1",
+            data='{"sku":"TEA-EGR-100","quantity":3,"price":12.5}')])
+    service.change_quantity("cart-1", "COF-ESP-1KG", 5)              # 4
+    service.remove_item("cart-1", "TEA-EGR-100")                     # 5
+    service.check_out("cart-1")                                      # 6
+    with store.transaction():                                        # 7
+        store.append_in_transaction("cart-2", [NewEvent(
+            type="CartCreated", event_id="broken-1", data='{"customer": 42}')])
+    yield History(store, service)
+    store.close()
+
+
+def open_detail(history: History, position: int, size=(100, 120)):
+    """The detail of one event, tall enough that all of it is on screen."""
+    app = Host(lambda: EventDetailScreen(history.change_at(position)))
+    return app, app.run_test(size=size)
+
+
+async def test_event_detail_of_an_upcast_event_shows_both_versions_and_what_it_changed(history):
+    app, running = open_detail(history, 3)
+    async with running as pilot:
+        text = screen_text(app)
+        assert "Event 3 · ItemAdded" in text
+        assert "1 as stored, read as 2 (upcast)" in text
+        assert "Data as stored (schema 1)" in text and '"price": 12.5' in text
+        assert "Data as read, upcast to schema 2" in text
+        assert '"name": "Earl Grey Tea, 100 bags"' in text and '"unit_price_cents": 1250' in text
+        # the change to its cart: the new line, the total before -> after
+        assert re.search(r"\+\s+Earl Grey Tea, 100 bags\s+TEA-EGR-100\s+0 → 3\s+12\.50", text)
+        assert "49.80 → 87.30  (+37.50)" in text
+        assert re.search(r"TEA-EGR-100 added\s+0 → 3\s+\+3", text)
+        # the raw line, as stored: schema 1, the float price (folded over lines: join them)
+        raw = "".join(line.strip(" │") for line in text.split("Raw, as stored")[1].splitlines())
+        assert ('"position":3,"stream_id":"cart-1","version":3,"type":"ItemAdded","schema_version":1,'
+                '"data":{"sku":"TEA-EGR-100","quantity":3,"price":12.5}') in raw
+        await pilot.press("enter")
+    assert app.result is None
+
+
+async def test_event_detail_shows_quantity_changes_removals_and_checkout_figures(history):
+    app, running = open_detail(history, 4)
+    async with running:
+        assert re.search(r"~\s+Espresso Beans 1 kg\s+COF-ESP-1KG\s+2 → 5\s+24\.90", screen_text(app))
+    app, running = open_detail(history, 5)
+    async with running:
+        text = screen_text(app)
+        assert re.search(r"−\s+Earl Grey Tea, 100 bags\s+TEA-EGR-100\s+3 → 0\s+12\.50", text)
+        assert "(-37.50)" in text
+    app, running = open_detail(history, 6)
+    async with running as pilot:
+        text = screen_text(app)
+        assert "open → checked out" in text
+        assert re.search(r"revenue\s+0\.00 → 124\.50\s+\+124\.50", text)
+        assert re.search(r"carts open\s+1 → 0\s+-1", text)
+        await pilot.press("escape")
+    assert app.result is None
+
+
+async def test_event_detail_shows_data_literally(history):
+    app, running = open_detail(history, 1)
+    async with running:
+        text = screen_text(app)
+        assert "not created → open" in text
+        assert re.search(r"Customer\s+\[bold red\]x\[/\]", text)
+        assert f'"customer": "{MARKUP}"' in text
+
+
+async def test_event_detail_of_an_undecodable_row_says_why(history):
+    app, running = open_detail(history, 7)
+    async with running:
+        text = screen_text(app)
+        assert "Data (cannot be decoded)" in text
+        assert "CartCreated customer: Input should be a valid string" in text
+        assert "it changes nothing but the version" in text
+
+
+async def test_event_detail_scrolls_at_80x24(history):
+    app, running = open_detail(history, 3, size=(80, 24))
+    async with running as pilot:
+        body = app.screen.query_one("#event-detail-body")
+        assert app.focused is body and body.max_scroll_y > 0
+        await pilot.press("pagedown")
+        assert body.scroll_y > 0
+        assert isinstance(app.screen, EventDetailScreen)

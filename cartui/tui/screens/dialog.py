@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Static
@@ -61,9 +62,12 @@ class Dialog(ModalScreen[ResultType]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
-            box.border_title = self.DIALOG_TITLE
+            box.border_title = self.dialog_title()
             box.border_subtitle = self.hints_text()
             yield from self.compose_body()
+
+    def dialog_title(self) -> str | Content:
+        return self.DIALOG_TITLE
 
     def compose_body(self) -> Iterable[Widget]:
         raise NotImplementedError
