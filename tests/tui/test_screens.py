@@ -16,8 +16,9 @@ from cartui.service import CartService, CartSummary
 from cartui.store import EventStore, NewEvent
 from cartui.tui.screens import (
     CartPickerScreen, EventDetailScreen, EventFilterScreen, ExportScreen, GoToScreen,
-    NewCartScreen, ProductPickerScreen,
+    HelpScreen, NewCartScreen, ProductPickerScreen,
 )
+from cartui.tui.screens.help import split_in_two
 from cartui.tui.screens.dialog import ErrorLine
 from cartui.tui.screens.picker import PickerTable
 
@@ -480,3 +481,42 @@ async def test_event_detail_scrolls_at_80x24(history):
         await pilot.press("pagedown")
         assert body.scroll_y > 0
         assert isinstance(app.screen, EventDetailScreen)
+
+
+# -- help -------------------------------------------------------------------------------------
+
+SECTIONS = [
+    ("History", [("left", "Step back one event"), ("shift+right / pagedown", "Step forward 100 events"),
+                 ("g", "Go to a position or a time")]),
+    ("Carts", [("a", "Add an item"), ("delete / backspace", "Remove the selected line")]),
+    ("Odd [b]section[/b]", [("[", f"Slower, said {MARKUP}")]),
+]
+
+
+@pytest.mark.parametrize("size", [(120, 35), (80, 24)])
+async def test_help_lists_every_section_and_key_literally(size):
+    app = Host(lambda: HelpScreen(SECTIONS))
+    async with app.run_test(size=size) as pilot:
+        text = screen_text(app)
+        app.screen.query_one("#help-body").scroll_end(animate=False)
+        await pilot.pause()
+        text += screen_text(app)  # what a short screen shows further down
+        for title, keys in SECTIONS:
+            assert title in text
+            for keys_shown, description in keys:
+                assert re.search(re.escape(keys_shown) + r"\s+" + re.escape(description), text)
+
+
+@pytest.mark.parametrize("key", ["escape", "q", "question_mark", "f1"])
+async def test_help_closes(key):
+    app = Host(lambda: HelpScreen(SECTIONS))
+    async with app.run_test() as pilot:
+        await pilot.press(key)
+        assert not isinstance(app.screen, HelpScreen)
+    assert app.result is None
+
+
+def test_help_splits_sections_in_two_balanced_columns_in_reading_order():
+    one = [("A", [("k", "d")] * 10), ("B", [("k", "d")] * 3), ("C", [("k", "d")] * 4)]
+    assert split_in_two(one) == (one[:1], one[1:])
+    assert split_in_two(one[:1]) == (one[:1], [])

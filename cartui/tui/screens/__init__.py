@@ -5,8 +5,9 @@ from .event_detail import EventDetailScreen
 from .event_filter import EventFilterScreen
 from .export import ExportScreen
 from .goto import GoToScreen
+from .help import HelpScreen
 from .new_cart import NewCartScreen
 from .product_picker import ProductPickerScreen
 
 __all__ = ["CartPickerScreen", "EventDetailScreen", "EventFilterScreen", "ExportScreen",
-           "GoToScreen", "NewCartScreen", "ProductPickerScreen"]
+           "GoToScreen", "HelpScreen", "NewCartScreen", "ProductPickerScreen"]
