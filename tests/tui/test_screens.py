@@ -1,5 +1,6 @@
 """Each dialog on its own, pushed by a tiny host app that records what it dismissed with."""
 
+import asyncio
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -18,6 +19,7 @@ from cartui.tui.screens import (
     CartPickerScreen, EventDetailScreen, EventFilterScreen, ExportScreen, GoToScreen,
     HelpScreen, NewCartScreen, ProductPickerScreen,
 )
+from cartui.tui.palette import CartuiCommands
 from cartui.tui.screens.help import split_in_two
 from cartui.tui.screens.dialog import ErrorLine
 from cartui.tui.screens.picker import PickerTable
@@ -520,3 +522,58 @@ def test_help_splits_sections_in_two_balanced_columns_in_reading_order():
     one = [("A", [("k", "d")] * 10), ("B", [("k", "d")] * 3), ("C", [("k", "d")] * 4)]
     assert split_in_two(one) == (one[:1], one[1:])
     assert split_in_two(one[:1]) == (one[:1], [])
+
+
+# -- command palette --------------------------------------------------------------------------
+
+class PaletteHost(App):
+    COMMANDS = App.COMMANDS | {CartuiCommands}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ran: list[str] = []
+
+    def palette_commands(self):
+        return [
+            ("Go to a position or a time", "History · key g", lambda: self.ran.append("go to")),
+            ("Export events…", "Write every event to a JSON Lines file",
+             lambda: self.ran.append("export")),
+            (f"Odd {MARKUP}", "key [b]o[/b]", lambda: self.ran.append("odd")),
+        ]
+
+
+def palette_prompts(app: App) -> list[str]:
+    from textual.command import CommandList
+    options = app.screen.query_one(CommandList)
+    return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+
+async def test_palette_finds_an_app_command_and_runs_it():
+    app = PaletteHost()
+    async with app.run_test() as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"export")
+        await wait_for(pilot, lambda: any("Export events…" in p for p in palette_prompts(app)))
+        prompts = palette_prompts(app)
+        assert "Write every event to a JSON Lines file" in prompts[0]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.ran == ["export"])
+
+
+async def test_palette_shows_names_and_help_literally():
+    app = PaletteHost()
+    async with app.run_test() as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"odd")
+        await wait_for(pilot, lambda: any(MARKUP in p for p in palette_prompts(app)))
+        assert any("key [b]o[/b]" in p for p in palette_prompts(app))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.ran == ["odd"])
+
+
+async def wait_for(pilot, condition, timeout: float = 5.0) -> None:
+    """The palette searches in a worker: poll until it has answered."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition never became true"
+        await pilot.pause(0.02)
