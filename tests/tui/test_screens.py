@@ -158,16 +158,14 @@ async def test_product_picker_matches_sku_and_every_term():
         assert table_keys(app) == ["TEA-EGR"]
 
 
-async def test_product_picker_keeps_the_highlighted_product_while_it_still_matches():
+async def test_product_picker_highlights_the_best_match_as_the_filter_changes():
     app = Host(lambda: ProductPickerScreen(CATALOG))
     async with app.run_test() as pilot:
         await pilot.press("down", "down")
         assert highlighted(app) == "KIT-CHF"
-        await pilot.press(*"k")  # KIT-CHF still matches, now second of the list
-        assert table_keys(app)[0] != "KIT-CHF" and highlighted(app) == "KIT-CHF"
-        await pilot.press("up")
-        await pilot.press(*"nife")
-        assert highlighted(app) == "KIT-CHF"  # the only match
+        await pilot.press(*"ea")  # begins "Earl Grey Tea", is inside "Espresso Beans"
+        assert table_keys(app) == ["TEA-EGR", "COF-ESP"]
+        assert highlighted(app) == "TEA-EGR"
 
 
 async def test_product_picker_takes_a_quantity():
@@ -252,6 +250,17 @@ async def test_cart_picker_filters_by_customer_id_or_status():
         assert len(table_keys(app)) == 4
         await pilot.press("down", "down", "up", "enter")
     assert app.result == "cart-d"
+
+
+async def test_cart_picker_lists_matches_at_a_word_start_first():
+    carts = [summary("cart-1", "Ada Nilsson", position=1),
+             summary("cart-63edadaf", "Whitfield Rossi", position=9)]  # more recent, "ada" mid-id
+    app = Host(lambda: CartPickerScreen(carts, None))
+    async with app.run_test() as pilot:
+        assert table_keys(app) == ["cart-63edadaf", "cart-1"]
+        await pilot.press(*"ada")
+        assert table_keys(app) == ["cart-1", "cart-63edadaf"]
+        assert highlighted(app) == "cart-1"
 
 
 async def test_cart_picker_shows_data_literally_and_refuses_enter_with_no_match():

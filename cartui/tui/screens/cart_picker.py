@@ -8,7 +8,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static
 
 from ...service import CartSummary
-from .dialog import ErrorLine, filter_terms, format_cents, matches
+from .dialog import ErrorLine, filtered, format_cents
 from .picker import PickerDialog, PickerTable
 
 MATCH_STYLE = "bold underline"
@@ -86,9 +86,8 @@ class CartPickerScreen(PickerDialog[str]):
         self.show_carts(self.query_one("#cart-filter", Input).value, keep=keep)
 
     def show_carts(self, query: str, keep: str | None = None) -> None:
-        terms = filter_terms(query)
-        found = [c for c in self.carts
-                 if matches(terms, c.cart_id, c.customer, status_word(c.status))]
+        found, terms = filtered(self.carts, query,
+                                lambda c: (c.cart_id, c.customer, status_word(c.status)))
         self.picker_table.show_rows(
             ((c.cart_id, self.cells(c, terms)) for c in found[:MAX_ROWS]), keep=keep)
         if not self.carts:

@@ -2,7 +2,8 @@
 its title in the top border, its keys in the bottom border, escape to cancel,
 and one line under the inputs where a refusal explains itself."""
 
-from typing import ClassVar, Iterable, TypeVar
+import re
+from typing import Callable, ClassVar, Iterable, TypeVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,6 +15,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 ResultType = TypeVar("ResultType")
+T = TypeVar("T")
 
 
 def format_cents(cents: int) -> str:
@@ -27,6 +29,23 @@ def matches(terms: list[str], *fields: str | None) -> bool:
     """Every whitespace-separated term of a filter appears in one of the fields (any case)."""
     haystack = " ".join(f for f in fields if f).casefold()
     return all(term in haystack for term in terms)
+
+
+def starts_words(terms: list[str], *fields: str | None) -> bool:
+    """Every term begins a word of the fields: "ada" for "Ada Lovelace", not for "cart-63edadaf".
+    Such matches are what the user meant more often: pickers list them first."""
+    haystack = " ".join(f for f in fields if f).casefold()
+    return all(re.search(r"(?<!\w)" + re.escape(term), haystack) for term in terms)
+
+
+def filtered(items: Iterable[T], query: str, fields: Callable[[T], tuple[str | None, ...]]
+             ) -> tuple[list[T], list[str]]:
+    """The items matching a filter (and its terms): those whose words the terms begin
+    first, then the others, each group in the items' own order."""
+    terms = filter_terms(query)
+    found = [item for item in items if matches(terms, *fields(item))]
+    found.sort(key=lambda item: not starts_words(terms, *fields(item)))
+    return found, terms
 
 
 def filter_terms(query: str) -> list[str]:

@@ -12,17 +12,14 @@ from .dialog import Dialog, ResultType
 
 class PickerTable(DataTable, can_focus=False):
     """A table of choices that never takes focus: the filter input keeps it.
-
-    The highlighted row follows its key when the rows change under it.
-    """
+    There is always a highlighted row while there are rows."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", show_row_labels=False, cell_padding=1)
 
     def show_rows(self, rows: Iterable[tuple[str, Sequence[Text]]], keep: str | None = None) -> None:
-        """Replace the rows; highlight the row keyed `keep` (default: the one
-        highlighted now) when it is still there, else the first."""
-        keep = self.highlighted_key if keep is None else keep
+        """Replace the rows; highlight the row keyed `keep` when it is there,
+        else the first (the best match, as a filter ranks them)."""
         self.clear()
         index = 0
         for i, (key, cells) in enumerate(rows):

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from ...domain import Catalog, Product, validate_quantity
 from ...domain.errors import InvalidQuantity
-from .dialog import ErrorLine, filter_terms, format_cents, matches
+from .dialog import ErrorLine, filtered, format_cents
 from .picker import PickerDialog, PickerTable
 
 MATCH_STYLE = "bold underline"
@@ -69,8 +69,8 @@ class ProductPickerScreen(PickerDialog[tuple[str, int]]):
         self.show_products("")
 
     def show_products(self, query: str) -> None:
-        terms = filter_terms(query)
-        found = [p for p in self.catalog.values() if matches(terms, p.sku, p.name, p.category)]
+        found, terms = filtered(self.catalog.values(), query,
+                                lambda p: (p.sku, p.name, p.category))
         self.picker_table.show_rows((p.sku, self.cells(p, terms)) for p in found)
         count = Text(f"{len(found)} of {len(self.catalog)} products")
         if not found:
