@@ -287,7 +287,10 @@ class CartuiApp(App):
             more = "…" if len(cursor.skipped) > 5 else ""
             parts.append(f"WHAT-IF · skipping {skipped}{more} · the store is untouched · "
                          f"x restores an event, end clears")
-        self.main.query_one("#banner", Static).update(Text("   ".join(parts)))
+        banner = self.main.query_one("#banner", Static)
+        text = Text("   ".join(parts))
+        if str(banner.content) != str(text):
+            banner.update(text)
 
     def _update_panes(self) -> None:
         self._panes_pending = False
@@ -515,6 +518,7 @@ class CartuiApp(App):
         def add(answer: tuple[str, int] | None) -> None:
             if answer is not None:
                 sku, quantity = answer
+                self.cart_pane.select_line(sku)  # so + and - act on what was just added
                 self.run_command(lambda: self.service.add_item(cart_id, sku, quantity))
         self.open(ProductPickerScreen(self.catalog), add)
 

@@ -15,6 +15,7 @@ class CartPane(Vertical):
     """Header (cart, customer, status, version), the lines, and the total."""
 
     _shown: tuple[CartState, int] | None = None
+    _preferred_sku: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="cart-header")
@@ -32,6 +33,10 @@ class CartPane(Vertical):
             return None
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
+    def select_line(self, sku: str) -> None:
+        """Put the line cursor on this sku at the next redraw (the item just added)."""
+        self._preferred_sku = sku
+
     def show_nothing(self, reason: str) -> None:
         self._shown = None
         self.query_one("#cart-header", Static).update(Text(reason))
@@ -41,9 +46,14 @@ class CartPane(Vertical):
 
     def on_resize(self) -> None:
         if self._shown is not None:
-            self.show(*self._shown)
+            cart, position = self._shown
+            self._shown = None
+            self.show(cart, position)
 
     def show(self, cart: CartState, position: int) -> None:
+        if self._shown is not None and self._shown[0] == cart and (cart.exists or
+                                                                 self._shown[1] == position):
+            return  # stepping past other carts' events: nothing to redraw
         self._shown = (cart, position)
         self.set_class(False, "-empty")
         header = Text(no_wrap=True, overflow="ellipsis")
@@ -66,7 +76,8 @@ class CartPane(Vertical):
 
     def _show_lines(self, cart: CartState) -> None:
         table = self.table
-        keep = self.selected_sku
+        keep = self._preferred_sku or self.selected_sku
+        self._preferred_sku = None
         table.clear(columns=True)
         # Figures as wide as they need; the item name takes the rest (each column
         # has a cell of padding on both sides).

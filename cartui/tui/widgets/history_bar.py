@@ -114,5 +114,7 @@ class HistoryBar(Widget):
             parts.append(Text(label, style("history-bar--what-if")))
         if short:
             parts.append(Text(" "))
-        self.query_one("#history-info", Static).update(Text.assemble(*parts, no_wrap=True))
+        info = self.query_one("#history-info", Static)
+        # One line, so no new layout; except narrow, where its width is its content's.
+        info.update(Text.assemble(*parts, no_wrap=True), layout=short)
         self.query_one(HistorySlider).show(cursor.position, cursor.head, cursor.skipped)

@@ -1,9 +1,8 @@
 """The Projections pane: every read model as of the history cursor."""
 
+from dataclasses import replace
 from datetime import timedelta
 
-from rich import box
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -63,7 +62,17 @@ class ProjectionsPane(VerticalScroll):
         yield Static(id="activity-label")
         yield Sparkline([], id="activity", summary_function=max)
 
+    _shown: tuple[Projections, dict[str, str]] | None = None
+
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            shown, self._shown = self._shown, None
+            self.show(*shown)
+
     def show(self, p: Projections, product_names: dict[str, str]) -> None:
+        if self._shown is not None and replace(self._shown[0], as_of_position=p.as_of_position) == p:
+            return  # the event at the cursor moved no figure
+        self._shown = (p, product_names)
         figures = _figure_lines(self.content_region.width - 1, [
             [("Open", count(p.carts_open)), ("Checked out", count(p.carts_checked_out)),
              ("Abandoned", count(p.carts_abandoned))],
@@ -81,21 +90,28 @@ class ProjectionsPane(VerticalScroll):
         self.query_one("#activity-label", Static).update(label)
         self.query_one("#activity", Sparkline).data = hours
 
-    def _top_products(self, p: Projections, product_names: dict[str, str]) -> Table | Text:
+    def _top_products(self, p: Projections, product_names: dict[str, str]) -> Text:
+        """A small table as plain text (a rich Table re-renders on every repaint)."""
         ranked = sorted(p.products, key=lambda f: (-f.purchased_quantity, -f.added_quantity, f.sku))
         if not ranked:
-            return Text("Top products  none added yet", "italic")
-        table = Table(box=box.SIMPLE_HEAD, expand=True, padding=(0, 0, 0, 1), pad_edge=False,
-                      show_edge=False, header_style="bold")
-        table.add_column("Top products", ratio=1, no_wrap=True, overflow="ellipsis")
-        table.add_column("added", justify="right")
-        table.add_column("removed", justify="right")
-        table.add_column("bought", justify="right")
-        for figures in ranked[:TOP_PRODUCTS]:
-            table.add_row(Text(product_names.get(figures.sku, figures.sku)),
-                          count(figures.added_quantity), count(figures.removed_count),
-                          count(figures.purchased_quantity))
-        return table
+            return Text.assemble(("Top products", "bold"), "  none added yet")
+        rows = [(product_names.get(f.sku, f.sku), count(f.added_quantity),
+                 count(f.removed_count), count(f.purchased_quantity))
+                for f in ranked[:TOP_PRODUCTS]]
+        headings = ("Top products", "added", "removed", "bought")
+        widths = [max(len(headings[i]), *(len(r[i]) for r in rows)) for i in (1, 2, 3)]
+        name_width = max(8, self.content_region.width - 1 - sum(w + 1 for w in widths))
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        text.append(headings[0].ljust(name_width)[:name_width], "bold")
+        for heading, width in zip(headings[1:], widths):
+            text.append(" " + heading.rjust(width), "bold")
+        for name, *figures in rows:
+            text.append("\n")
+            text.append(name[:name_width - 1] + "…" if len(name) > name_width else
+                        name.ljust(name_width))
+            for figure, width in zip(figures, widths):
+                text.append(" " + figure.rjust(width))
+        return text
 
     def show_catch_up(self, label: str | None, done: int = 0, total: int = 0) -> None:
         """A projection checkpoint behind the head: say how far it has come (None: caught up)."""

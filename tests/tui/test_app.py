@@ -1,0 +1,605 @@
+"""The main screen driven with Pilot: every key of issue 4, LIVE / PAST, editing only at the
+present, what-if, the dialogs it opens, and live updates from another process."""
+
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from textual.widgets import DataTable, Input, Static
+
+from cartui.resources import load_catalog
+from cartui.service import CartService
+from cartui.store import ConcurrencyError, EventStore, parse_timestamp
+from cartui.tui.app import KEYS, MAIN_BINDINGS, MainScreen
+from cartui.tui.cursor import BIG_STEP
+from cartui.tui.widgets.event_log import EventLog
+from cartui.tui.widgets.history_bar import HistorySlider
+
+MARKUP = "[bold red]x[/]"
+
+
+async def until(pilot, condition, timeout: float = 5.0, what: str = "condition") -> None:
+    """Let the app run until `condition()` holds, failing after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.02)
+
+
+def text_of(app, selector: str) -> str:
+    return str(app.main.query_one(selector, Static).content)
+
+
+def notices(app) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+def cart_lines(app) -> dict[str, int]:
+    """sku -> quantity as the Cart pane shows it."""
+    table = app.main.query_one("#cart-lines", DataTable)
+    return {row.value: int(str(table.get_cell(row, "qty"))) for row in table.rows}
+
+
+async def settle(pilot) -> None:
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def type_in(pilot, text: str) -> None:
+    """Fill the focused input at once (typing a long text key by key only costs time)."""
+    await settle(pilot)
+    field = pilot.app.focused
+    assert isinstance(field, Input), field
+    field.value = text
+    await pilot.pause()
+
+
+# -- where the cursor is -------------------------------------------------------------------
+
+
+async def test_opens_live_at_the_head(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        head = demo_app.store.head_position()
+        assert demo_app.cursor.position == head == demo_app.cursor.head
+        assert "LIVE" in text_of(demo_app, "#history-info")
+        assert not demo_app.main.has_class("-past")
+        assert demo_app.main.query_one(EventLog).cursor == head
+        for title in ("Events", "Cart", "Projections", "History"):
+            assert any(w.border_title == title for w in demo_app.main.query("*"))
+
+
+async def test_stepping_and_jumping(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        head = demo_app.cursor.head
+        await pilot.press("left")
+        assert demo_app.cursor.position == head - 1
+        await pilot.press("shift+left")
+        assert demo_app.cursor.position == head - 1 - BIG_STEP
+        await pilot.press("pageup")
+        assert demo_app.cursor.position == head - 1 - 2 * BIG_STEP
+        await pilot.press("right")
+        assert demo_app.cursor.position == head - 2 * BIG_STEP
+        await pilot.press("shift+right", "pagedown")
+        assert demo_app.cursor.position == head
+        await pilot.press("home")
+        assert demo_app.cursor.position == 0
+        await pilot.press("left")  # nothing before the empty world
+        assert demo_app.cursor.position == 0
+        await pilot.press("end")
+        assert demo_app.cursor.position == head
+        await pilot.press("right")  # nothing after the present
+        assert demo_app.cursor.position == head
+
+
+async def test_the_past_is_marked_across_the_screen(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("left")
+        await settle(pilot)
+        head = demo_app.cursor.head
+        assert demo_app.main.has_class("-past")
+        assert "PAST" in text_of(demo_app, "#history-info")
+        banner = demo_app.main.query_one("#banner", Static)
+        assert banner.display and "PAST" in str(banner.content) and "end" in str(banner.content)
+        assert f"position {head - 1:,} of {head:,}" in text_of(demo_app, "#history-info")
+        await pilot.press("end")
+        await settle(pilot)
+        assert not demo_app.main.has_class("-past")
+        assert not demo_app.main.query_one("#banner", Static).display
+        assert "LIVE" in text_of(demo_app, "#history-info")
+
+
+async def test_history_keys_work_whichever_region_has_focus(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        demo_app.main.query_one("#cart-lines", DataTable).focus()
+        await pilot.press("home")
+        assert demo_app.cursor.position == 0
+        await pilot.press("tab")
+        await pilot.press("end", "pageup")
+        assert demo_app.cursor.position == demo_app.cursor.head - BIG_STEP
+
+
+async def test_timestamp_at_the_cursor(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("home", "right")
+        first = demo_app.store.get(1).recorded_at
+        assert f"{first[:10]} {first[11:19]} UTC" in text_of(demo_app, "#history-info")
+        await pilot.press("left")
+        assert "before the first event" in text_of(demo_app, "#history-info")
+
+
+async def test_panes_show_the_world_as_of_the_cursor(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        history = demo_app.history
+        await pilot.press("g")
+        await type_in(pilot, "1200")
+        await pilot.press("enter")
+        await settle(pilot)
+        expected = history.projections_at(1200)
+        figures = text_of(demo_app, "#projection-figures")
+        assert f"Orders {expected.orders:,}" in figures
+        assert f"Open {expected.carts_open:,}" in figures
+        cart = history.cart_at(demo_app.selected_cart, 1200).state
+        assert sum(cart_lines(demo_app).values()) == cart.item_count
+
+
+# -- go to -----------------------------------------------------------------------------------
+
+
+async def test_go_to_a_position_a_time_and_refuse_nonsense(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("g")
+        assert isinstance(demo_app.screen.query_one(Input), Input)
+        await pilot.press(*"12", "left", "left", "right")  # the arrows edit the text here
+        assert demo_app.cursor.position == demo_app.cursor.head
+        await pilot.press("enter")
+        await settle(pilot)
+        assert demo_app.cursor.position == 12
+        await pilot.press("g")
+        await type_in(pilot, "2026-01-06T14:00Z")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert demo_app.cursor.position == demo_app.store.position_at_time(
+            "2026-01-06T14:00:00.000000Z")
+        at = demo_app.cursor.position
+        await pilot.press("g")
+        await type_in(pilot, "yesterday")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(demo_app.screen, MainScreen)  # the dialog stays open, says why
+        await pilot.press("escape")
+        assert demo_app.cursor.position == at
+        await pilot.press("g")
+        await type_in(pilot, "999999")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(demo_app.screen, MainScreen)
+        await pilot.press("escape")
+
+
+def test_resolve_position_explains_itself(demo_app):
+    with pytest.raises(ValueError, match="outside the log"):
+        demo_app.resolve_position("999999")
+    with pytest.raises(ValueError, match="neither a position"):
+        demo_app.resolve_position("soon")
+    assert demo_app.resolve_position("2000-01-01T00:00Z") == 0
+    assert demo_app.resolve_position(" 7 ") == 7
+
+
+# -- mouse -----------------------------------------------------------------------------------
+
+
+async def test_slider_and_rows_answer_the_mouse(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        slider = demo_app.main.query_one(HistorySlider)
+        await pilot.click(HistorySlider, offset=(0, 0))
+        await settle(pilot)
+        assert demo_app.cursor.position == 0
+        middle = slider.content_region.width // 2
+        await pilot.click(HistorySlider, offset=(middle, 0))
+        await settle(pilot)
+        assert demo_app.cursor.position == slider.position_at(middle)
+        assert 0 < demo_app.cursor.position < demo_app.cursor.head
+        log = demo_app.main.query_one(EventLog)
+        row = log.row_at(int(log.scroll_y) + 1)
+        await pilot.click(EventLog, offset=(5, 2))  # the border, then the first two rows
+        await settle(pilot)
+        assert demo_app.cursor.position == row.position
+
+
+# -- playback --------------------------------------------------------------------------------
+
+
+async def test_play_pause_and_speed(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("home")
+        await pilot.press("]", "]")
+        assert demo_app.cursor.speed_label == "10x"
+        await pilot.press("space")
+        assert demo_app.cursor.playing
+        await until(pilot, lambda: demo_app.cursor.position >= 3, what="playback to advance")
+        await pilot.press("space")
+        assert not demo_app.cursor.playing
+        stopped_at = demo_app.cursor.position
+        await pilot.pause(0.2)
+        assert demo_app.cursor.position == stopped_at
+        assert "paused 10x" in text_of(demo_app, "#history-info")
+        await pilot.press("]", "]")
+        assert demo_app.cursor.speed_label == "real time"
+        await pilot.press("[", "[", "[", "[")
+        assert demo_app.cursor.speed_label == "1x"
+
+
+async def test_playing_reaches_the_present_and_goes_live(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("left", "left", "left", "]", "]", "space")
+        await until(pilot, lambda: demo_app.cursor.live, what="playback to reach the head")
+        assert not demo_app.cursor.playing
+
+
+async def test_real_time_replays_recorded_gaps(demo_app):
+    demo_app.cursor.speed_index = 3
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        # The demo's shortest gap between two events is a few milliseconds: played as recorded.
+        rows = list(demo_app.store.read_all(1))
+        gap, position = min((parse_timestamp(b.recorded_at) - parse_timestamp(a.recorded_at),
+                             a.position) for a, b in zip(rows, rows[1:]))
+        assert gap.total_seconds() < 0.05
+        demo_app.move_cursor(position)
+        await pilot.press("space")
+        await until(pilot, lambda: demo_app.cursor.position > position, timeout=0.5,
+                    what="a gap of milliseconds to play at once")
+        await pilot.press("space")
+
+
+# -- editing at the present ------------------------------------------------------------------
+
+
+async def test_new_cart_add_change_remove_check_out(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        head = demo_app.cursor.head
+        await pilot.press("n")
+        await pilot.press("tab", *"Ada", "enter")  # no id typed: the app makes one up
+        await settle(pilot)
+        assert demo_app.cursor.head == head + 1 and demo_app.cursor.live
+        cart_id = demo_app.selected_cart
+        assert demo_app.store.get(head + 1).stream_id == cart_id
+        await pilot.press("a")
+        await type_in(pilot, "espresso")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert cart_lines(demo_app) == {"COF-ESP-1KG": 1}
+        await pilot.press("plus", "plus")
+        await settle(pilot)
+        assert cart_lines(demo_app) == {"COF-ESP-1KG": 3}
+        await pilot.press("minus")
+        await settle(pilot)
+        assert cart_lines(demo_app) == {"COF-ESP-1KG": 2}
+        await pilot.press("a")
+        await type_in(pilot, "tent")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert cart_lines(demo_app) == {"COF-ESP-1KG": 2, "OUT-TNT-2P": 1}
+        await pilot.press("delete")  # the line just added: the tent
+        await settle(pilot)
+        assert cart_lines(demo_app) == {"COF-ESP-1KG": 2}
+        await pilot.press("o")
+        await settle(pilot)
+        state = demo_app.history.cart_at(cart_id).state
+        assert state.status == "checked_out"
+        assert "checked out" in text_of(demo_app, "#cart-header")
+        assert demo_app.event_log.cursor == demo_app.cursor.head  # the new events, at the bottom
+
+
+async def test_a_broken_rule_is_a_notification_and_appends_nothing(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("n", "enter")
+        await settle(pilot)
+        head = demo_app.store.head_position()
+        await pilot.press("o")  # an empty cart cannot be checked out
+        await settle(pilot)
+        assert demo_app.store.head_position() == head
+        assert any("empty" in n for n in notices(demo_app))
+        await pilot.press("minus")  # no line to change
+        assert demo_app.store.head_position() == head
+
+
+async def test_quantity_below_one_is_refused_with_the_domain_reason(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("n", "enter")
+        await pilot.press("a")
+        await type_in(pilot, "espresso")
+        await pilot.press("enter")
+        await settle(pilot)
+        head = demo_app.store.head_position()
+        await pilot.press("minus")
+        await settle(pilot)
+        assert demo_app.store.head_position() == head
+        assert any("1 to 99" in n for n in notices(demo_app))
+
+
+async def test_edits_are_refused_in_the_past_and_say_how_to_return(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        head = demo_app.store.head_position()
+        await pilot.press("left")
+        for key in ("a", "n", "o", "plus", "minus", "delete"):
+            await pilot.press(key)
+            await settle(pilot)
+            assert isinstance(demo_app.screen, MainScreen), key  # no dialog opened
+        assert demo_app.store.head_position() == head
+        said = notices(demo_app)
+        assert len(said) == 6 and all("past" in n and "end" in n for n in said)
+
+
+async def test_a_lost_race_tells_the_user_and_loses_nothing(demo_app, monkeypatch):
+    def always_conflict(*args, **kwargs):
+        raise ConcurrencyError("stream moved on")
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr(demo_app.service, "check_out", always_conflict)
+        head = demo_app.store.head_position()
+        await pilot.press("o")
+        await settle(pilot)
+        assert demo_app.store.head_position() == head
+        assert any("Nothing was lost" in n for n in notices(demo_app))
+
+
+# -- what-if ---------------------------------------------------------------------------------
+
+
+async def test_what_if_skip_recomputes_without_touching_the_store(demo_app):
+    store = demo_app.store
+    checkout = max(r.position for r in store.read_all(1) if r.type == "CartCheckedOut")
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        demo_app.move_cursor(checkout)
+        await settle(pilot)
+        orders = demo_app.history.projections_at(checkout).orders
+        assert f"Orders {orders:,}" in text_of(demo_app, "#projection-figures")
+        head = store.head_position()
+        await pilot.press("x")
+        await settle(pilot)
+        assert demo_app.main.has_class("-what-if")
+        assert "WHAT-IF" in str(demo_app.main.query_one("#banner", Static).content)
+        assert f"Orders {orders - 1:,}" in text_of(demo_app, "#projection-figures")
+        assert store.head_position() == head
+        await pilot.press("a")  # no editing while the screen shows a history that is not stored
+        assert isinstance(demo_app.screen, MainScreen)
+        assert any("what-if" in n for n in notices(demo_app))
+        await pilot.press("x")  # restore
+        await settle(pilot)
+        assert not demo_app.main.has_class("-what-if")
+        assert f"Orders {orders:,}" in text_of(demo_app, "#projection-figures")
+        await pilot.press("x", "end")  # end clears the what-if
+        await settle(pilot)
+        assert demo_app.cursor.live and not demo_app.cursor.what_if
+        assert not demo_app.main.has_class("-what-if")
+
+
+async def test_skipping_at_position_zero_is_explained(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("home", "x")
+        assert not demo_app.cursor.what_if
+        assert any("position 0" in n for n in notices(demo_app))
+
+
+# -- dialogs ---------------------------------------------------------------------------------
+
+
+async def test_product_picker_adds_the_chosen_quantity(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("n", "enter")
+        await settle(pilot)
+        await pilot.press("a")
+        assert not isinstance(demo_app.screen, MainScreen)
+        await type_in(pilot, "matcha")
+        await pilot.press("tab", "tab")
+        quantity = demo_app.screen.query_one("#quantity", Input)
+        quantity.value = "3"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert cart_lines(demo_app) == {"TEA-MAT-030": 3}
+
+
+async def test_event_detail_opens_on_enter(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert type(demo_app.screen).__name__ == "EventDetailScreen"
+        await pilot.press("escape")
+        await pilot.press("home", "enter")  # no event at position 0
+        assert isinstance(demo_app.screen, MainScreen)
+
+
+@pytest.mark.parametrize("key", ["question_mark", "f1"])
+async def test_help_lists_every_key(demo_app, key):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press(key)
+        await settle(pilot)
+        assert type(demo_app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        assert isinstance(demo_app.screen, MainScreen)
+    sections = dict(demo_app.help_sections())
+    described = {keys for entries in sections.values() for keys, _ in entries}
+    for expected in ("left", "shift+left / pageup", "home", "end", "g", "space", "[", "]", "x",
+                     "ctrl+left", "n", "c", "a", "+", "-", "delete / backspace", "o", "enter",
+                     "/", "tab", "shift+tab", "? / f1", "ctrl+p", "q"):
+        assert expected in described, expected
+
+
+async def test_cart_picker_chooses_the_cart_to_show(demo_app):
+    other = demo_app.store.get(1).stream_id
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        assert demo_app.selected_cart != other
+        await pilot.press("c")
+        await settle(pilot)
+        await type_in(pilot, other)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert demo_app.selected_cart == other
+        assert other in text_of(demo_app, "#cart-header")
+
+
+async def test_filter_the_event_stream_by_cart(demo_app):
+    cart = demo_app.store.get(1).stream_id
+    mine = [r.position for r in demo_app.store.read_all(1, stream_id=cart)]
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await type_in(pilot, f"cart:{cart}")
+        await pilot.press("enter")
+        log = demo_app.main.query_one(EventLog)
+        await until(pilot, lambda: log.matches is not None, what="the filter scan")
+        assert log.matches == mine
+        assert [log.row_at(i).stream_id for i in range(log.row_count)] == [cart] * len(mine)
+        await pilot.press("slash")
+        await settle(pilot)
+        demo_app.screen.query_one(Input).value = ""
+        await pilot.press("enter")
+        await settle(pilot)
+        assert log.matches is None and log.row_count == demo_app.cursor.head
+
+
+async def test_filter_by_type_and_text(demo_app):
+    log = None
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        log = demo_app.main.query_one(EventLog)
+        demo_app.apply_filter("type:CartCheckedOut")
+        await until(pilot, lambda: log.matches is not None, what="the filter scan")
+        assert {log.row_at(i).type for i in range(log.row_count)} == {"CartCheckedOut"}
+        demo_app.apply_filter("matcha")
+        await until(pilot, lambda: log.matches is not None and demo_app.event_filter.text == "matcha"
+                    and log.row_count and "Matcha" in log.summary(log.row_at(0)),
+                    what="the text filter")
+
+
+async def test_ctrl_arrows_walk_the_selected_cart(demo_app):
+    cart = demo_app.selected_cart
+    mine = [r.position for r in demo_app.store.read_all(1, stream_id=cart)]
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+left")
+        assert demo_app.cursor.position == mine[-2]
+        await pilot.press("ctrl+left")
+        assert demo_app.cursor.position == mine[-3]
+        await pilot.press("ctrl+right")
+        assert demo_app.cursor.position == mine[-2]
+
+
+async def test_export_runs_in_a_worker(demo_app, tmp_path):
+    target = tmp_path / "events.jsonl"
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        demo_app.export_events(str(target))
+        await demo_app.workers.wait_for_complete()
+        await settle(pilot)
+        lines = target.read_bytes().splitlines()
+        assert len(lines) == demo_app.store.head_position()
+        assert lines[0] == demo_app.store.get(1).export_line()
+        assert any("Exported" in n for n in notices(demo_app))
+
+
+# -- live updates ----------------------------------------------------------------------------
+
+
+APPEND_FROM_ANOTHER_PROCESS = """
+import sys
+from cartui.resources import load_catalog
+from cartui.service import CartService
+from cartui.store import EventStore
+with EventStore(sys.argv[1]) as store:
+    CartService(store, load_catalog()).create_cart("cart-from-elsewhere", "Grace")
+"""
+
+
+async def test_follows_events_appended_by_another_process(demo_app, demo_db):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        head = demo_app.cursor.head
+        subprocess.run([sys.executable, "-c", APPEND_FROM_ANOTHER_PROCESS, str(demo_db)],
+                       check=True)
+        await until(pilot, lambda: demo_app.cursor.head == head + 1, timeout=3,
+                    what="the other process's event")
+        assert demo_app.cursor.live and demo_app.cursor.position == head + 1
+        log = demo_app.main.query_one(EventLog)
+        assert log.row_at(log.row_count - 1).stream_id == "cart-from-elsewhere"
+
+
+async def test_the_past_stays_put_while_another_thread_appends(demo_app, demo_db):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("left")
+        position, head = demo_app.cursor.position, demo_app.cursor.head
+
+        def append() -> None:
+            with EventStore(demo_db) as store:
+                CartService(store, load_catalog()).create_cart("cart-thread", None)
+        writer = threading.Thread(target=append)
+        writer.start()
+        writer.join()
+        await until(pilot, lambda: demo_app.cursor.head == head + 1, timeout=3,
+                    what="the thread's event")
+        assert demo_app.cursor.position == position and not demo_app.cursor.live
+
+
+# -- text from data is literal ---------------------------------------------------------------
+
+
+async def test_markup_in_data_is_shown_literally(empty_app):
+    async with empty_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        assert "No cart yet" in text_of(empty_app, "#cart-header")
+        empty_app.run_command(lambda: empty_app.service.create_cart("cart-m", MARKUP))
+        empty_app.select_cart("cart-m")
+        await settle(pilot)
+        assert MARKUP in text_of(empty_app, "#cart-header")
+        log = empty_app.main.query_one(EventLog)
+        rendered = "".join(s.text for s in log.render_line(0 + log.row_count - 1 - int(log.scroll_y)))
+        assert f"for {MARKUP}" in rendered
+
+
+# -- the key table ---------------------------------------------------------------------------
+
+
+def test_every_key_of_the_issue_is_a_described_binding():
+    keys = {k for b in MAIN_BINDINGS for k in b.key.split(",")}
+    for key in ("left", "right", "shift+left", "shift+right", "pageup", "pagedown", "home", "end",
+                "g", "space", "left_square_bracket", "right_square_bracket", "n", "tab",
+                "shift+tab", "c", "slash", "ctrl+left", "ctrl+right", "a", "plus", "minus",
+                "delete", "backspace", "o", "x", "enter", "question_mark", "f1", "ctrl+p", "q"):
+        assert key in keys, key
+    assert all(b.description and b.tooltip for b in MAIN_BINDINGS)
+    history_keys = {k for b in KEYS["History"] for k in b.key.split(",")}
+    assert all(b.priority for b in KEYS["History"])
+    assert {"left", "home", "end", "pageup", "pagedown"} <= history_keys
+
+
+def test_palette_offers_every_action_and_export(demo_app):
+    names = [name for name, _, _ in demo_app.palette_commands()]
+    assert "Export events…" in names
+    for binding in MAIN_BINDINGS:
+        if not binding.action.startswith(("app.focus", "app.command_palette")):
+            assert binding.tooltip in names
