@@ -283,6 +283,17 @@ async def test_cart_picker_fits_80_columns():
         assert table.virtual_size.width <= table.scrollable_content_region.width
 
 
+async def test_cart_picker_shows_at_most_500_rows_and_says_so():
+    carts = [summary(f"cart-{i}", None, position=i % 60) for i in range(1200)]
+    app = Host(lambda: CartPickerScreen(carts, None))
+    async with app.run_test() as pilot:
+        assert len(table_keys(app)) == 500
+        assert "the first 500 of 1,200 matching carts: type to narrow" in screen_text(app)
+        await pilot.press(*"cart-11")  # cart-11, cart-110..119, cart-1100..1199
+        assert len(table_keys(app)) == 111
+        assert "111 of 1,200 carts" in screen_text(app)
+
+
 # -- new cart ---------------------------------------------------------------------------------
 
 async def test_new_cart_with_nothing_typed_leaves_the_id_to_the_service():
@@ -586,3 +597,4 @@ async def wait_for(pilot, condition, timeout: float = 5.0) -> None:
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "condition never became true"
         await pilot.pause(0.02)
+

@@ -95,8 +95,7 @@ class CartPickerScreen(PickerDialog[str]):
         elif not found:
             count = Text.assemble("no cart matches ", (query.strip(), "bold"))
         elif len(found) > MAX_ROWS:
-            count = Text(f"the {MAX_ROWS} most recent of {len(found):,} matching carts: "
-                         "type to narrow")
+            count = Text(f"the first {MAX_ROWS} of {len(found):,} matching carts: type to narrow")
         else:
             count = Text(f"{len(found):,} of {len(self.carts):,} carts")
         self.query_one("#cart-count", Static).update(count)

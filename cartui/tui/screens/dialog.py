@@ -1,6 +1,6 @@
 """What every cartui dialog shares: a compact box centred over the dimmed app,
 its title in the top border, its keys in the bottom border, escape to cancel,
-and one line under the inputs where a refusal explains itself."""
+and a line under the inputs where a refusal explains itself."""
 
 import re
 from typing import Callable, ClassVar, Iterable, TypeVar
@@ -53,7 +53,7 @@ def filter_terms(query: str) -> list[str]:
 
 
 class ErrorLine(Static):
-    """One line that says why the dialog refused the input; empty when all is well."""
+    """Says in one sentence why the dialog refused the input; empty when all is well."""
 
     message = ""
 
