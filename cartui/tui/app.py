@@ -97,7 +97,9 @@ KEYS: dict[str, list[Binding]] = {
     ],
     CARTS: [
         key("n", "app.new_cart", "new cart", "Create a new cart"),
-        key("c", "app.pick_cart", "pick cart", "Pick the cart to show"),
+        key("c", "app.pick_cart", "pick cart", "Pick the cart to show (and pin it)"),
+        key("f", "app.toggle_follow", "follow",
+            "Cart pane: follow the cart of the event at the cursor, or pin the cart shown"),
         key("a", "app.add_item", "add", "Add an item from the catalog to the cart"),
         key("plus", "app.change_quantity(1)", "+1", "One more of the selected line", show="+",
             group=QUANTITY),
@@ -188,7 +190,9 @@ class CartuiApp(App):
         self.cursor_blink = cursor_blink
         head = store.head_position()
         self.cursor = HistoryCursor(head=head, position=head)
-        self.selected_cart = selected_cart or self._latest_cart()
+        # The Cart pane shows this cart, or (None) the cart of the event at the cursor.
+        self.pinned_cart: str | None = selected_cart
+        self._cart_of_position: tuple[int, str | None] = (-1, None)
         self.event_filter: EventFilter | None = None
         self._data_version = store.data_version()
         self._play_timer: Timer | None = None
@@ -241,18 +245,22 @@ class CartuiApp(App):
             return
         old_head = self.cursor.head
         self.cursor.head_moved(head)
-        if self.selected_cart is None:
-            self.selected_cart = self._latest_cart()
         if self.event_filter is not None and self.event_log.matches is not None:
             new = positions_matching(self.store, self.event_filter, self.event_log.summary,
                                      old_head + 1, head)
             self.event_log.set_filter(self.event_log.matches + new)
         self.refresh_view()
 
-    def _latest_cart(self) -> str | None:
-        head = self.store.head_position()
-        row = self.store.get(head) if head else None
-        return row.stream_id if row else None
+    @property
+    def selected_cart(self) -> str | None:
+        """The cart the Cart pane shows: the pinned one, else the one the cursor's event is about."""
+        if self.pinned_cart is not None:
+            return self.pinned_cart
+        position = self.cursor.position
+        if self._cart_of_position[0] != position:
+            row = self.store.get(position) if position else None
+            self._cart_of_position = (position, row.stream_id if row else None)
+        return self._cart_of_position[1]
 
     # -- showing the world as of the cursor --------------------------------------------------
 
@@ -271,6 +279,8 @@ class CartuiApp(App):
                             broken=self.event_log.broken if cursor.what_if else frozenset(),
                             selected_cart=self.selected_cart)
         self.event_log.describe(self.event_filter.text if self.event_filter else None)
+        self.cart_pane.border_subtitle = ("pinned · f follows the cursor" if self.pinned_cart
+                                          else "follows the cursor · f pins")
         if not self._panes_pending:
             self._panes_pending = True
             self.call_after_refresh(self._update_panes)
@@ -309,7 +319,9 @@ class CartuiApp(App):
             projections = self.history.projections_at(position)
             self.event_log.broken = frozenset()
         if cart is None:
-            self.cart_pane.show_nothing("No cart yet: n creates one, c picks one.")
+            self.cart_pane.show_nothing(
+                "No cart yet: n creates one." if cursor.head == 0 else
+                "Position 0 is the empty world: no cart yet. → steps to the first event.")
         else:
             self.cart_pane.show(cart, position)
         self.projections_pane.show(projections, self.service.product_names)
@@ -363,7 +375,7 @@ class CartuiApp(App):
         """The selected cart's previous (-1) or next (+1) event from the cursor."""
         cart_id = self.selected_cart
         if cart_id is None:
-            self.notify("No cart selected: c picks one.", severity="warning")
+            self.say("No cart here: c picks one.", severity="warning")
             return
         position = self.cursor.position
         if direction < 0:
@@ -375,7 +387,7 @@ class CartuiApp(App):
             target = later[0].position if later else None
         if target is None:
             where = "before" if direction < 0 else "after"
-            self.notify(Text(f"{cart_id} has no event {where} position {position}."))
+            self.say(f"{cart_id} has no event {where} position {position}.")
             return
         self.move_cursor(target)
 
@@ -388,7 +400,7 @@ class CartuiApp(App):
             return
         if self.cursor.live:
             if self.cursor.head == 0:
-                self.notify("Nothing to play: the log is empty.")
+                self.say("Nothing to play: the log is empty.")
                 return
             self.cursor.move_to(0)  # at the present there is nothing ahead: replay it all
         self.cursor.playing = True
@@ -443,10 +455,10 @@ class CartuiApp(App):
         try:
             skipped = self.cursor.toggle_skip(position)
         except ValueError as exc:
-            self.notify(str(exc), severity="warning")
+            self.say(str(exc), severity="warning")
             return
         verb = "Skipping" if skipped else "Restored"
-        self.notify(f"{verb} the event at position {position}: every pane shows the world "
+        self.say(f"{verb} the event at position {position}: every pane shows the world "
                     f"{'without' if skipped else 'with'} it.")
         self.refresh_view()
 
@@ -456,12 +468,12 @@ class CartuiApp(App):
         """True when an edit may append; otherwise says why and how to get back."""
         cursor = self.cursor
         if cursor.what_if:
-            self.notify("A what-if is active: the screen does not show the stored history, "
+            self.say("A what-if is active: the screen does not show the stored history, "
                         "so edits are off. Press end to clear it and return to LIVE.",
                         title="Not at the present", severity="warning")
             return True
         if not cursor.live:
-            self.notify(f"You are looking at the past (position {count(cursor.position)} of "
+            self.say(f"You are looking at the past (position {count(cursor.position)} of "
                         f"{count(cursor.head)}): edits only happen at the present. "
                         "Press end to return to LIVE.", title="Not at the present",
                         severity="warning")
@@ -470,21 +482,24 @@ class CartuiApp(App):
 
     def _selected_cart_or_say(self) -> str | None:
         if self.selected_cart is None:
-            self.notify("No cart selected: n creates one, c picks one.", severity="warning")
+            self.say("No cart here: n creates one, c picks one.", severity="warning")
         return self.selected_cart
 
-    def run_command(self, command: Callable[[], object]) -> bool:
-        """Run one service command; a refusal becomes a notification. True when it ran."""
+    def run_command(self, command: Callable[[], object], cart_id: str) -> bool:
+        """Run one service command on a cart; a refusal becomes a notification. True when it ran.
+
+        The cart being edited stays in the Cart pane (pinned) whatever else gets appended."""
         try:
             command()
         except errors.DomainError as exc:
-            self.notify(Text(str(exc)), title="Refused", severity="error")
+            self.say(str(exc), title="Refused", severity="error")
             return False
         except ConcurrencyError:
-            self.notify("Another process kept changing this cart, so the change was not "
+            self.say("Another process kept changing this cart, so the change was not "
                         "saved. Nothing was lost: the log is as it was. Try again.",
                         title="Busy", severity="error")
             return False
+        self.pinned_cart = cart_id
         self.head_changed()
         return True
 
@@ -497,8 +512,7 @@ class CartuiApp(App):
             if answer is None:
                 return
             cart_id = answer[0] or self.service.new_cart_id()
-            if self.run_command(lambda: self.service.create_cart(cart_id, answer[1])):
-                self.select_cart(cart_id)
+            self.run_command(lambda: self.service.create_cart(cart_id, answer[1]), cart_id)
         self.open(NewCartScreen(), create)
 
     def action_pick_cart(self) -> None:
@@ -507,7 +521,20 @@ class CartuiApp(App):
                   lambda cart_id: cart_id is not None and self.select_cart(cart_id))
 
     def select_cart(self, cart_id: str) -> None:
-        self.selected_cart = cart_id
+        """Pin the Cart pane to this cart."""
+        self.pinned_cart = cart_id
+        self.refresh_view()
+
+    def action_toggle_follow(self) -> None:
+        if self.pinned_cart is None:
+            if self.selected_cart is None:
+                self.say("No cart at the cursor to pin: c picks one.", severity="warning")
+                return
+            self.pinned_cart = self.selected_cart
+            self.say(f"The Cart pane keeps showing {self.pinned_cart}; f follows the cursor again.")
+        else:
+            self.pinned_cart = None
+            self.say("The Cart pane shows the cart of the event at the cursor.")
         self.refresh_view()
 
     def action_add_item(self) -> None:
@@ -519,13 +546,13 @@ class CartuiApp(App):
             if answer is not None:
                 sku, quantity = answer
                 self.cart_pane.select_line(sku)  # so + and - act on what was just added
-                self.run_command(lambda: self.service.add_item(cart_id, sku, quantity))
+                self.run_command(lambda: self.service.add_item(cart_id, sku, quantity), cart_id)
         self.open(ProductPickerScreen(self.catalog), add)
 
     def _selected_line(self) -> str | None:
         sku = self.cart_pane.selected_sku
         if sku is None:
-            self.notify("The cart has no line to change: a adds an item.", severity="warning")
+            self.say("The cart has no line to change: a adds an item.", severity="warning")
         return sku
 
     def action_change_quantity(self, delta: int) -> None:
@@ -535,26 +562,26 @@ class CartuiApp(App):
             return
         current = self.history.cart_at(cart_id).state.lines.get(sku)
         quantity = (current.quantity if current else 0) + delta
-        self.run_command(lambda: self.service.change_quantity(cart_id, sku, quantity))
+        self.run_command(lambda: self.service.change_quantity(cart_id, sku, quantity), cart_id)
 
     def action_remove_line(self) -> None:
         if self._refuse_unless_present() or (cart_id := self._selected_cart_or_say()) is None:
             return
         if (sku := self._selected_line()) is None:
             return
-        self.run_command(lambda: self.service.remove_item(cart_id, sku))
+        self.run_command(lambda: self.service.remove_item(cart_id, sku), cart_id)
 
     def action_check_out(self) -> None:
         if self._refuse_unless_present() or (cart_id := self._selected_cart_or_say()) is None:
             return
-        self.run_command(lambda: self.service.check_out(cart_id))
+        self.run_command(lambda: self.service.check_out(cart_id), cart_id)
 
     # -- events: detail and filter -----------------------------------------------------------
 
     def action_show_detail(self) -> None:
         position = self.cursor.position
         if position == 0:
-            self.notify("Position 0 is the empty world, before any event: step right first.")
+            self.say("Position 0 is the empty world, before any event: step right first.")
             return
         from .screens.event_detail import EventDetailScreen
         self.open(EventDetailScreen(self.history.change_at(position)))
@@ -648,7 +675,7 @@ class CartuiApp(App):
     @on(TaskBar.Done)
     def task_done(self, message: TaskBar.Done) -> None:
         self.main.query_one(TaskBar).finish()
-        self.notify(Text(message.message), severity="information" if message.ok else "error")
+        self.say(message.message, severity="information" if message.ok else "error")
 
     # -- help, palette, dialogs --------------------------------------------------------------
 
@@ -681,6 +708,10 @@ class CartuiApp(App):
         commands.append(("Export events…", "Write every event to a JSON Lines file",
                          self.action_export))
         return commands
+
+    def say(self, message: str, **options) -> None:
+        """A notification. Never markup: messages quote cart ids, skus and paths."""
+        self.notify(message, markup=False, **options)
 
     def open(self, screen: Screen, callback: Callable | None = None) -> None:
         """Push a dialog; a playing history pauses while it is open."""

@@ -217,6 +217,42 @@ async def test_slider_and_rows_answer_the_mouse(demo_app):
         assert demo_app.cursor.position == row.position
 
 
+async def test_cart_pane_follows_the_cursor_until_pinned(demo_app):
+    store = demo_app.store
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("g")
+        await type_in(pilot, "1200")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert store.get(1200).stream_id in text_of(demo_app, "#cart-header")
+        other = next(r for r in store.read_all(1201) if r.stream_id != store.get(1200).stream_id)
+        await pilot.press("f")  # pin the cart shown
+        demo_app.move_cursor(other.position)
+        await settle(pilot)
+        assert store.get(1200).stream_id in text_of(demo_app, "#cart-header")
+        await pilot.press("f")  # follow the cursor again
+        await settle(pilot)
+        assert other.stream_id in text_of(demo_app, "#cart-header")
+        await pilot.press("home")
+        await settle(pilot)
+        assert "empty world" in text_of(demo_app, "#cart-header")
+
+
+async def test_ctrl_arrows_stop_at_the_carts_first_event_and_say_so(demo_app):
+    first = demo_app.store.get(1)
+    async with demo_app.run_test(size=(120, 35), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("home", "right", "ctrl+left")
+        await settle(pilot)
+        assert demo_app.cursor.position == 1
+        # The toast is drawn, with the cart id as plain text.
+        await until(pilot, lambda: demo_app.screen.query("Toast"), what="a toast")
+        await settle(pilot)
+        toasts = [str(t.render()) for t in demo_app.screen.query("Toast")]
+        assert any(f"{first.stream_id} has no event before position 1" in t for t in toasts)
+
+
 # -- playback --------------------------------------------------------------------------------
 
 
@@ -306,7 +342,7 @@ async def test_new_cart_add_change_remove_check_out(demo_app):
 
 
 async def test_a_broken_rule_is_a_notification_and_appends_nothing(demo_app):
-    async with demo_app.run_test(size=(120, 35)) as pilot:
+    async with demo_app.run_test(size=(120, 35), notifications=True) as pilot:
         await settle(pilot)
         await pilot.press("n", "enter")
         await settle(pilot)
@@ -335,7 +371,7 @@ async def test_quantity_below_one_is_refused_with_the_domain_reason(demo_app):
 
 
 async def test_edits_are_refused_in_the_past_and_say_how_to_return(demo_app):
-    async with demo_app.run_test(size=(120, 35)) as pilot:
+    async with demo_app.run_test(size=(120, 35), notifications=True) as pilot:
         await settle(pilot)
         head = demo_app.store.head_position()
         await pilot.press("left")
@@ -572,8 +608,7 @@ async def test_markup_in_data_is_shown_literally(empty_app):
     async with empty_app.run_test(size=(120, 35)) as pilot:
         await settle(pilot)
         assert "No cart yet" in text_of(empty_app, "#cart-header")
-        empty_app.run_command(lambda: empty_app.service.create_cart("cart-m", MARKUP))
-        empty_app.select_cart("cart-m")
+        empty_app.run_command(lambda: empty_app.service.create_cart("cart-m", MARKUP), "cart-m")
         await settle(pilot)
         assert MARKUP in text_of(empty_app, "#cart-header")
         log = empty_app.main.query_one(EventLog)
