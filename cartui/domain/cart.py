@@ -6,7 +6,7 @@ decided from this state? Imports and what-if replays use it to refuse a
 history that breaks the cart rules.
 """
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Iterable, Literal, Mapping
 
 from . import errors
@@ -136,6 +136,8 @@ def decide(command: Command, state: CartState, catalog: Mapping[str, Product]) -
 
 def evolve(state: CartState, event) -> CartState:
     """The state after one event. Trusts the event: see `check` for the rules."""
+    # States are built directly: dataclasses.replace costs microseconds per
+    # event, which replays and imports of a million events feel.
     version = state.version + 1
     match event:
         case ItemAdded(sku=sku):
@@ -144,21 +146,21 @@ def evolve(state: CartState, event) -> CartState:
             quantity = event.quantity + (old.quantity if old else 0)
             # A line keeps the unit price (and name) of its latest ItemAdded.
             lines[sku] = Line(sku, event.name, event.unit_price_cents, quantity)
-            return replace(state, lines=lines, version=version)
+            return CartState(state.cart_id, state.status, state.customer, lines, version)
         case ItemQuantityChanged(sku=sku):
             lines = dict(state.lines)
             old = lines.get(sku)
             if old is not None:
-                lines[sku] = replace(old, quantity=event.quantity)
-            return replace(state, lines=lines, version=version)
+                lines[sku] = Line(sku, old.name, old.unit_price_cents, event.quantity)
+            return CartState(state.cart_id, state.status, state.customer, lines, version)
         case ItemRemoved(sku=sku):
             lines = dict(state.lines)
             lines.pop(sku, None)
-            return replace(state, lines=lines, version=version)
+            return CartState(state.cart_id, state.status, state.customer, lines, version)
         case CartCreated(customer=customer):
-            return replace(state, status="open", customer=customer, version=version)
+            return CartState(state.cart_id, "open", customer, state.lines, version)
         case CartCheckedOut():
-            return replace(state, status="checked_out", version=version)
+            return CartState(state.cart_id, "checked_out", state.customer, state.lines, version)
     raise TypeError(f"not a cart event: {event!r}")
 
 
