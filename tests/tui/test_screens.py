@@ -330,6 +330,19 @@ async def test_new_cart_refuses_a_bad_id_inline(typed):
     assert app.result is None
 
 
+async def test_new_cart_refuses_a_customer_name_over_200_characters():
+    app = Host(NewCartScreen)
+    async with app.run_test() as pilot:
+        await pilot.press("tab")
+        await type_text(pilot, "y" * 201)  # as a paste would
+        reason = "a customer name holds at most 200 characters, got 201"
+        assert error_text(app) == reason
+        await pilot.press("enter")
+        assert isinstance(app.screen, NewCartScreen) and error_text(app) == reason
+        await pilot.press("backspace", "enter")
+    assert app.result == (None, "y" * 200)
+
+
 # -- event filter -----------------------------------------------------------------------------
 
 async def test_event_filter_starts_from_the_current_filter_and_documents_the_syntax():

@@ -8,10 +8,9 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from ...domain import validate_cart_id
-from ...domain.errors import InvalidCartId
+from ...domain.errors import InvalidCartId, InvalidCustomer
+from ...domain.events import MAX_CUSTOMER_LENGTH
 from .dialog import Dialog, ErrorLine
-
-CUSTOMER_MAX_LENGTH = 200  # CartCreated.customer
 
 
 class CartIdValidator(Validator):
@@ -25,11 +24,22 @@ class CartIdValidator(Validator):
         return self.success()
 
 
+class CustomerValidator(Validator):
+    """The domain's limit on a customer's name, with its message, at the input
+    (an Input max_length would silently refuse a long paste)."""
+
+    def validate(self, value: str) -> ValidationResult:
+        if len(value.strip()) > MAX_CUSTOMER_LENGTH:
+            return self.failure(str(InvalidCustomer(value.strip())), value)
+        return self.success()
+
+
 class NewCartScreen(Dialog[tuple[str | None, str | None]]):
     """Dismisses with (cart id or None, customer or None), or None when cancelled.
 
-    A cart id that breaks the rule is refused at the input with the reason;
-    whether the id is already taken is for the service to say.
+    A cart id or a customer that breaks the domain's rules is refused at the
+    input with the reason; whether the id is already taken is for the service
+    to say.
     """
 
     CSS_PATH = ["dialog.tcss", "new_cart.tcss"]
@@ -43,24 +53,30 @@ class NewCartScreen(Dialog[tuple[str | None, str | None]]):
                     validators=[CartIdValidator()], valid_empty=True)
         yield Static("Customer", classes="label")
         yield Input(placeholder="optional", id="new-cart-customer",
-                    max_length=CUSTOMER_MAX_LENGTH)
+                    validators=[CustomerValidator()])
         yield ErrorLine()
 
-    @on(Input.Changed, "#new-cart-id")
-    def cart_id_changed(self, event: Input.Changed) -> None:
-        result = event.validation_result
-        if result is not None and not result.is_valid:
-            self.query_one(ErrorLine).show(result.failure_descriptions[0])
-        else:
-            self.query_one(ErrorLine).clear()
+    def first_problem(self) -> tuple[Input, str] | None:
+        """The first input whose value is refused, and why."""
+        for field in self.query(Input):
+            result = field.validate(field.value)
+            if result is not None and not result.is_valid:
+                return field, result.failure_descriptions[0]
+        return None
+
+    @on(Input.Changed)
+    def show_problem(self) -> None:
+        problem = self.first_problem()
+        self.query_one(ErrorLine).show(problem[1] if problem else "")
 
     @on(Input.Submitted)
     def create(self) -> None:
-        id_input = self.query_one("#new-cart-id", Input)
-        result = id_input.validate(id_input.value)
-        if result is not None and not result.is_valid:
-            self.query_one(ErrorLine).show(result.failure_descriptions[0])
-            id_input.focus()
+        problem = self.first_problem()
+        if problem is not None:
+            field, message = problem
+            self.query_one(ErrorLine).show(message)
+            field.focus()
             return
+        cart_id = self.query_one("#new-cart-id", Input).value
         customer = self.query_one("#new-cart-customer", Input).value.strip()
-        self.dismiss((id_input.value or None, customer or None))
+        self.dismiss((cart_id or None, customer or None))
