@@ -168,6 +168,15 @@ async def test_product_picker_highlights_the_best_match_as_the_filter_changes():
         assert highlighted(app) == "TEA-EGR"
 
 
+async def test_product_picker_answers_the_mouse():
+    app = Host(lambda: ProductPickerScreen(CATALOG))
+    async with app.run_test() as pilot:
+        await pilot.click(PickerTable, offset=(3, 3))  # the header, then the third product
+        assert highlighted(app) == "KIT-CHF" and isinstance(app.screen, ProductPickerScreen)
+        await pilot.click(PickerTable, offset=(3, 3))  # a click on the highlighted row picks it
+    assert app.result == ("KIT-CHF", 1)
+
+
 async def test_product_picker_takes_a_quantity():
     app = Host(lambda: ProductPickerScreen(CATALOG))
     async with app.run_test() as pilot:
