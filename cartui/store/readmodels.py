@@ -1,0 +1,226 @@
+"""SQL of the read side: the derived tables the projections keep, and the reads
+of the event log that folds and temporal queries need.
+
+Every table here is derived from `events` and may be dropped at any time:
+`projection_positions` (each projection's checkpoint: the last position it
+applied), `projection_checkpoints` (the projections' figures at some
+positions, JSON), `proj_cart_status` (each decodable CartCreated and
+CartCheckedOut: the status it gave its cart), `proj_activity` (events per
+hour) and `proj_undecodable` (rows the projections could not decode).
+"""
+
+import sqlite3
+from contextlib import contextmanager
+from typing import Iterable, Mapping, Sequence
+
+import orjson
+
+from .event_store import EventStore
+
+# Bump when the derived tables' meaning changes: a read model of another
+# format counts as not built, so the next catch-up rebuilds it.
+READMODEL_FORMAT = 1
+
+READMODEL_TABLES = ("projection_positions", "projection_checkpoints", "proj_cart_status",
+                    "proj_activity", "proj_undecodable")
+
+READMODEL_SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS projection_positions (
+    projection TEXT PRIMARY KEY,
+    position   INTEGER NOT NULL,
+    format     INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS projection_checkpoints (
+    position INTEGER PRIMARY KEY,
+    state    BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS proj_cart_status (
+    stream_id TEXT    NOT NULL,
+    position  INTEGER NOT NULL,
+    status    TEXT    NOT NULL,
+    PRIMARY KEY (stream_id, position)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS proj_activity (
+    hour   TEXT PRIMARY KEY,
+    events INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS proj_undecodable (
+    position INTEGER PRIMARY KEY,
+    reason   TEXT NOT NULL
+);
+"""
+
+# What a fold reads of a row: no metadata (the widest column, never needed).
+FOLD_COLUMNS = "position, stream_id, version, type, schema_version, data, recorded_at"
+
+
+class ReadModelStore:
+    """The derived tables of the projections, on an EventStore's connection."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self.conn = store.conn
+
+    # -- reading the log -------------------------------------------------------------------
+
+    def fold_rows(self, after: int, up_to: int) -> list[tuple]:
+        """Rows with after < position <= up_to, as FOLD_COLUMNS tuples, in order."""
+        return self.conn.execute(
+            f"SELECT {FOLD_COLUMNS} FROM events WHERE position > ? AND position <= ? "
+            "ORDER BY position", (after, up_to)).fetchall()
+
+    def stream_fold_rows(self, stream_id: str, up_to: int) -> list[tuple]:
+        """One cart's rows at or before a position, as FOLD_COLUMNS tuples."""
+        return self.conn.execute(
+            f"SELECT {FOLD_COLUMNS} FROM events INDEXED BY events_stream_position "
+            "WHERE stream_id = ? AND position <= ? ORDER BY position", (stream_id, up_to)).fetchall()
+
+    def streams_between(self, first: int, last: int) -> set[str]:
+        """The carts with an event at a position from first to last (inclusive)."""
+        return {r[0] for r in self.conn.execute(
+            "SELECT DISTINCT stream_id FROM events WHERE position BETWEEN ? AND ?", (first, last))}
+
+    def first_position_from(self, moment: str) -> int | None:
+        """The first position recorded at or after `moment` (stored timestamp text)."""
+        # Walks the recorded_at index (MIN(position) would scan the log from 1);
+        # as time never decreases in position order, its first entry is the one.
+        row = self.conn.execute(
+            "SELECT position FROM events WHERE recorded_at >= ? ORDER BY recorded_at, position "
+            "LIMIT 1", (moment,)).fetchone()
+        return row[0] if row else None
+
+    def last_event_at_or_before(self, position: int) -> tuple[int, str] | None:
+        """(position, recorded_at) of the last event at or before a position."""
+        return self.conn.execute(
+            "SELECT position, recorded_at FROM events WHERE position <= ? "
+            "ORDER BY position DESC LIMIT 1", (position,)).fetchone()
+
+    # -- reading the derived tables ----------------------------------------------------------
+
+    def positions(self) -> dict[str, int]:
+        """Each built projection's checkpoint; {} when none is built (or in another format)."""
+        try:
+            return {name: position for name, position in self.conn.execute(
+                "SELECT projection, position FROM projection_positions WHERE format = ?",
+                (READMODEL_FORMAT,))}
+        except sqlite3.OperationalError:  # never built, or dropped by hand
+            return {}
+
+    def checkpoint_at_or_before(self, position: int) -> tuple[int, dict] | None:
+        """(position, figures) of the newest checkpoint at or before a position."""
+        try:
+            row = self.conn.execute(
+                "SELECT position, state FROM projection_checkpoints WHERE position <= ? "
+                "ORDER BY position DESC LIMIT 1", (position,)).fetchone()
+        except sqlite3.OperationalError:
+            return None
+        return (row[0], orjson.loads(row[1])) if row else None
+
+    def statuses_at(self, stream_ids: Iterable[str], position: int) -> dict[str, str | None]:
+        """Each cart's status after its last decodable CartCreated/CartCheckedOut at or
+        before `position` (None: no such event)."""
+        ids = list(stream_ids)
+        if not ids:
+            return {}
+        rows = self.conn.execute(
+            "SELECT ids.value, (SELECT status FROM proj_cart_status s WHERE s.stream_id = ids.value "
+            "AND s.position <= ? ORDER BY s.position DESC LIMIT 1) FROM json_each(?) ids",
+            (position, orjson.dumps(ids).decode()))
+        return dict(rows.fetchall())
+
+    def activity(self) -> list[tuple[str, int]]:
+        """(hour, events) of every hour the projection has met, in time order."""
+        try:
+            return self.conn.execute("SELECT hour, events FROM proj_activity ORDER BY hour").fetchall()
+        except sqlite3.OperationalError:
+            return []
+
+    def undecodable(self) -> list[tuple[int, str]]:
+        """(position, reason) of every row the projections could not decode, in order."""
+        try:
+            return self.conn.execute(
+                "SELECT position, reason FROM proj_undecodable ORDER BY position").fetchall()
+        except sqlite3.OperationalError:
+            return []
+
+    @contextmanager
+    def snapshot(self):
+        """One read transaction: every read inside sees the same database, even while
+        another connection catches the projections up or rebuilds them."""
+        if self.conn.in_transaction:  # already inside one: nothing to add
+            yield
+            return
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def create(self) -> None:
+        with self.store.transaction():
+            self._create_tables()
+
+    def drop(self) -> None:
+        """Drop every derived table of the projections (never the events or snapshots)."""
+        with self.store.transaction():
+            self._clear()
+
+    def _clear(self) -> None:
+        for table in READMODEL_TABLES:
+            self.conn.execute(f"DROP TABLE IF EXISTS {table}")
+        self._create_tables()
+
+    def _create_tables(self) -> None:
+        # One statement at a time: executescript would commit the transaction we are in.
+        for statement in READMODEL_SCHEMA_SQL.split(";"):
+            if statement.strip():
+                self.conn.execute(statement)
+
+    def save(self, *, names: Sequence[str], expected: Mapping[str, int], clear: bool,
+             position: int, checkpoints: Sequence[tuple[int, bytes]],
+             drop_checkpoint: int | None,
+             cart_status: Sequence[tuple[str, int, str]], activity: Mapping[str, int],
+             undecodable: Sequence[tuple[int, str]]) -> bool:
+        """Advance the projections `names` to `position`, in one transaction:
+        their new derived rows and checkpoints (JSON), `clear` first when they
+        were folded from zero (whatever an older run or format left goes).
+
+        `expected` are the positions read when the fold started: if another
+        connection moved them meanwhile, nothing is written and the answer is
+        False (the caller starts again from where they are now).
+        """
+        with self.store.transaction():
+            if self.positions() != dict(expected):
+                return False
+            if clear:
+                self._clear()
+            self.conn.executemany("INSERT INTO proj_cart_status VALUES (?, ?, ?)", cart_status)
+            self.conn.executemany(
+                "INSERT INTO proj_activity VALUES (?, ?) "
+                "ON CONFLICT (hour) DO UPDATE SET events = events + excluded.events",
+                activity.items())
+            self.conn.executemany("INSERT INTO proj_undecodable VALUES (?, ?)", undecodable)
+            if drop_checkpoint is not None:
+                self.conn.execute("DELETE FROM projection_checkpoints WHERE position = ?",
+                                  (drop_checkpoint,))
+            self.conn.executemany("INSERT OR REPLACE INTO projection_checkpoints VALUES (?, ?)",
+                                  checkpoints)
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO projection_positions VALUES (?, ?, ?)",
+                [(name, position, READMODEL_FORMAT) for name in names])
+        return True
+
+    # -- measuring -------------------------------------------------------------------------
+
+    def table_bytes(self) -> dict[str, int]:
+        """Bytes on disk of each table with its indexes: the events and the derived ones."""
+        sizes = dict.fromkeys(("events", "snapshots", *READMODEL_TABLES), 0)
+        owners = {name: table for name, table in self.conn.execute(
+            "SELECT name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')")}
+        for name, size in self.conn.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"):
+            table = owners.get(name)
+            if table in sizes:
+                sizes[table] += size
+        return sizes
