@@ -1,0 +1,149 @@
+"""Catching the projections up from their checkpoints, and rebuilding them from zero.
+
+One pass over the log feeds every projection (reading the log once is what
+makes a rebuild fast); each projection's checkpoint is advanced in the same
+transaction as its derived rows, one chunk of the log at a time, so an
+interrupted catch-up loses at most one chunk and readers always see the
+projections as of some position.
+
+Several connections may catch up at once (the app's worker, a command in
+another terminal): each chunk is written only if the projections are still
+where that fold started, else the fold starts again from where they are now.
+"""
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import orjson
+
+from ..store import EventStore
+from ..store.readmodels import ReadModelStore
+from .folds import PROJECTION_NAMES, Fold
+
+# Figures are checkpointed every CHECKPOINT_EVERY positions: a jump to any
+# position folds at most that many events (README, "Time travel", says why 1,000).
+CHECKPOINT_EVERY = 1000
+CHUNK_EVENTS = 50_000  # events per transaction while catching up
+
+Progress = Callable[[int, int], object]  # progress(done, total), in events
+
+
+@dataclass(frozen=True)
+class ProjectionLag:
+    projection: str
+    position: int  # its checkpoint: the last position it has applied
+    head: int
+
+    @property
+    def lag(self) -> int:
+        return max(self.head - self.position, 0)
+
+
+class Projector:
+    def __init__(self, store: EventStore, *, checkpoint_every: int = CHECKPOINT_EVERY,
+                 chunk_events: int = CHUNK_EVENTS) -> None:
+        self.store = store
+        self.readmodels = ReadModelStore(store)
+        self.checkpoint_every = checkpoint_every
+        self.chunk_events = chunk_events
+
+    def lag(self) -> list[ProjectionLag]:
+        """Each projection's checkpoint against the head of the log."""
+        with self.readmodels.snapshot():
+            positions = self.readmodels.positions()
+            head = self.store.head_position()
+        return [ProjectionLag(name, positions.get(name, 0), head) for name in PROJECTION_NAMES]
+
+    def rebuild(self, progress: Progress | None = None) -> int:
+        """Drop every projection and fold the whole log again. Returns the events folded."""
+        self.readmodels.drop()
+        return self.catch_up(progress)
+
+    def catch_up(self, progress: Progress | None = None) -> int:
+        """Fold the events after the projections' checkpoints, up to the head as it
+        is now. Returns the number of events folded (by this connection)."""
+        self.readmodels.create()
+        folded = 0
+        while True:
+            with self.readmodels.snapshot():
+                positions = self.readmodels.positions()
+                head = self.store.head_position()
+                start, figures = self._start(positions)
+            if start >= head:
+                return folded
+            done = self._fold(positions, start, figures, head, progress)
+            folded += done
+            if done == head - start:
+                return folded
+            # Another connection moved the projections meanwhile: go on from there.
+
+    def _start(self, positions: dict[str, int]) -> tuple[int, dict | None]:
+        """Where a catch-up starts: the projections' common checkpoint with its
+        figures, or zero when they disagree or the figures are missing."""
+        values = {positions.get(name, 0) for name in PROJECTION_NAMES}
+        if len(values) == 1 and (start := values.pop()) > 0:
+            checkpoint = self.readmodels.checkpoint_at_or_before(start)
+            if checkpoint is not None and checkpoint[0] == start:
+                return start, checkpoint[1]
+        return 0, None
+
+    def _fold(self, positions: dict[str, int], start: int, figures: dict | None, head: int,
+              progress: Progress | None) -> int:
+        """Fold (start, head] chunk by chunk; returns how far it got before another
+        connection moved the projections (head - start when it did not)."""
+        fold = Fold(self.readmodels, start, figures)
+        expected = dict(positions)
+        tip = start
+        total = head - start
+        if progress is not None:
+            progress(0, total)
+        while tip < head:
+            last = min(tip + self.chunk_events, head)
+            checkpoints = fold.apply(self.readmodels.fold_rows(tip, last), self.checkpoint_every)
+            fold.advance_to(last)
+            checkpoints.append((last, fold.figures()))
+            saved = self.readmodels.save(
+                names=PROJECTION_NAMES, expected=expected, clear=start == 0 and tip == 0,
+                position=last,
+                checkpoints=[(p, orjson.dumps(f)) for p, f in checkpoints],
+                # The previous tip was kept only to resume from; multiples stay.
+                drop_checkpoint=tip if tip % self.checkpoint_every else None,
+                cart_status=fold.carts.take_new_statuses(),
+                activity=fold.activity.take_counts(),
+                undecodable=fold.undecodable)
+            if not saved:
+                return tip - start
+            fold.undecodable = []
+            expected = dict.fromkeys(PROJECTION_NAMES, last)
+            tip = last
+            if progress is not None:
+                progress(tip - start, total)
+        return tip - start
+
+
+class ProgressLine:
+    """A one-line progress report for a terminal: position, rate and time left."""
+
+    def __init__(self, write: Callable[[str], object], label: str = "catching up",
+                 every_seconds: float = 0.1) -> None:
+        self.write = write
+        self.label = label
+        self.every_seconds = every_seconds
+        self.started = time.perf_counter()
+        self.shown_at = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if done < total and now - self.shown_at < self.every_seconds:
+            return
+        self.shown_at = now
+        elapsed = max(now - self.started, 1e-9)
+        rate = done / elapsed
+        left = (total - done) / rate if rate else 0
+        width = 30
+        filled = width * done // total if total else width
+        self.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} "
+                   f"events, {rate:,.0f}/s, {left:,.0f} s left ")
+        if done >= total:
+            self.write("\n")

@@ -1,0 +1,312 @@
+"""The projections against their definition, the plain fold (`fold_projections`):
+
+- caught up incrementally, in random chunks, they equal a rebuild from zero;
+- as of any position P (from checkpoints, beyond them, stepping either way)
+  they equal the plain fold of the first P events;
+- deleting the derived tables changes no answer;
+- rows that cannot be decoded are reported by position and the fold goes on;
+- the fast reading of rows agrees with the codec on what is decodable.
+
+Histories here are arbitrary sequences of events, legal or not, with rows
+that cannot be decoded: the projections must count whatever the log holds
+exactly as the plain fold does.
+"""
+
+import json
+import random
+from datetime import datetime, timedelta, timezone
+
+import orjson
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from cartui.projections import Projections, Projector, ProjectionReader, fold_projections
+from cartui.projections.facts import fact_of, read_fact
+from cartui.resources import load_catalog
+from cartui.service import CartService
+from cartui.store import EventStore, RecordedEvent, UndecodableEvent, decode_event, format_timestamp
+from cartui.store.readmodels import ReadModelStore
+
+CATALOG = load_catalog()
+SKUS = ["COF-ESP-1KG", "TEA-EGR-100", "BOK-SQLITE"]
+CARTS = ["c1", "c2", "c3", "c4"]
+T0 = datetime(2026, 1, 5, 9, 40, tzinfo=timezone.utc)
+# Seconds between two events: around the 60 minutes after which an open cart
+# counts as abandoned, and across hour boundaries.
+GAPS = [0, 0, 1, 30, 600, 1800, 3599, 3600, 3601, 5400]
+
+PROPERTY = settings(max_examples=60, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def _item(sku: str, quantity: int) -> str:
+    return orjson.dumps({"sku": sku, "name": CATALOG[sku].name,
+                         "unit_price_cents": CATALOG[sku].price_cents, "quantity": quantity}).decode()
+
+
+@st.composite
+def events(draw) -> tuple[str, int, str]:
+    """(type, schema_version, data) of one row: mostly well-formed, legal or not."""
+    sku = draw(st.sampled_from(SKUS))
+    quantity = draw(st.sampled_from([1, 2, 3, 99]))
+    return draw(st.sampled_from([
+        ("CartCreated", 1, '{"customer":"ada"}'),
+        ("CartCreated", 1, "{}"),
+        ("ItemAdded", 2, _item(sku, quantity)),
+        ("ItemAdded", 2, _item(sku, quantity)),
+        ("ItemAdded", 1, orjson.dumps({"sku": sku, "quantity": quantity, "price": 24.9}).decode()),
+        ("ItemQuantityChanged", 1, orjson.dumps({"sku": sku, "quantity": quantity}).decode()),
+        ("ItemRemoved", 1, orjson.dumps({"sku": sku}).decode()),
+        ("CartCheckedOut", 1, orjson.dumps({"total_cents": quantity * 1000,
+                                            "item_count": quantity}).decode()),
+        # rows no reader of today can decode
+        ("ItemAdded", 2, "{not json"),
+        ("CartCreated", 9, "{}"),
+        ("CartRenamed", 1, '{"name":"x"}'),
+        ("CartCheckedOut", 1, '{"total_cents":10.5,"item_count":1}'),
+    ]))
+
+
+@st.composite
+def histories(draw, max_events: int = 40) -> list[tuple]:
+    """Rows of the events table, positions 1..n, time never decreasing."""
+    rows, versions, moment = [], {}, T0
+    for position in range(1, draw(st.integers(0, max_events)) + 1):
+        cart = draw(st.sampled_from(CARTS))
+        type_, schema_version, data = draw(events())
+        moment += timedelta(seconds=draw(st.sampled_from(GAPS)), microseconds=draw(st.sampled_from([0, 1])))
+        versions[cart] = versions.get(cart, 0) + 1
+        rows.append((position, cart, versions[cart], type_, schema_version, data,
+                     f'{{"event_id":"e{position}","correlation_id":null,"causation_id":null}}',
+                     format_timestamp(moment)))
+    return rows
+
+
+def new_store(rows: list[tuple] = ()) -> EventStore:
+    store = EventStore(":memory:")
+    append(store, rows)
+    return store
+
+
+def append(store: EventStore, rows) -> None:
+    if rows:
+        with store.transaction():
+            store.insert_rows(rows)
+
+
+def plain_fold(store: EventStore, position: int) -> Projections:
+    decode = CartService(store, CATALOG).decode
+    return fold_projections(store.read_all(1, up_to_position=position), decode, position)
+
+
+def assert_same(got: Projections, expected: Projections) -> None:
+    assert got == expected
+    assert got.undecodable == expected.undecodable
+
+
+def derived_tables(store: EventStore, checkpoint_every: int) -> dict:
+    """What a projection has stored: derived rows, positions, and its checkpoints
+    at multiples of K and at its tip (other tips are dropped as it moves on)."""
+    conn = store.conn
+    positions = dict(conn.execute("SELECT projection, position FROM projection_positions"))
+    tip = max(positions.values(), default=0)
+    return {
+        "positions": positions,
+        "statuses": conn.execute("SELECT * FROM proj_cart_status ORDER BY 1, 2").fetchall(),
+        "activity": conn.execute("SELECT * FROM proj_activity ORDER BY 1").fetchall(),
+        "undecodable": conn.execute("SELECT * FROM proj_undecodable ORDER BY 1").fetchall(),
+        "checkpoints": [(p, orjson.loads(s)) for p, s in conn.execute(
+            "SELECT position, state FROM projection_checkpoints WHERE position % ? = 0 "
+            "OR position = ? ORDER BY 1", (checkpoint_every, tip))],
+    }
+
+
+# -- incremental catch-up equals a rebuild -----------------------------------------------------
+
+@PROPERTY
+@given(rows=histories(), data=st.data())
+def test_caught_up_in_random_chunks_equals_rebuilt_from_zero(rows, data):
+    every = data.draw(st.integers(1, 7), label="checkpoint_every")
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(rows)), max_size=4), label="cuts"))
+    incremental = new_store()
+    for first, last in zip([0, *cuts], [*cuts, len(rows)]):
+        append(incremental, rows[first:last])  # the log grows...
+        chunk = data.draw(st.integers(1, 10), label="chunk_events")
+        Projector(incremental, checkpoint_every=every, chunk_events=chunk).catch_up()  # ...and is caught up
+
+    rebuilt = new_store(rows)
+    assert Projector(rebuilt, checkpoint_every=every).rebuild() == len(rows)
+
+    assert derived_tables(incremental, every) == derived_tables(rebuilt, every)
+    head = len(rows)
+    assert_same(ProjectionReader(incremental).at(head), plain_fold(rebuilt, head))
+    assert all(lag.lag == 0 for lag in Projector(incremental).lag())
+
+
+# -- as of any position --------------------------------------------------------------------------
+
+@PROPERTY
+@given(rows=histories(), data=st.data())
+def test_projections_at_every_position_equal_the_plain_fold(rows, data):
+    """Checkpoints up to a tip that may lag the head; positions asked in a random
+    order, then stepping forward and backward."""
+    store = new_store(rows[:data.draw(st.integers(0, len(rows)), label="projected")])
+    Projector(store, checkpoint_every=data.draw(st.integers(1, 6), label="every")).catch_up()
+    append(store, rows[store.head_position():])
+    expected = [plain_fold(store, p) for p in range(len(rows) + 1)]
+
+    reader = ProjectionReader(store)
+    order = data.draw(st.permutations(range(len(rows) + 1)), label="order")
+    for p in [*order, *range(len(rows) + 1), *reversed(range(len(rows) + 1))]:
+        assert_same(reader.at(p), expected[p])
+
+
+def test_a_large_log_from_checkpoints_equals_the_plain_fold():
+    """Thousands of interleaved carts (the bench's history), checkpoints every 100."""
+    from cartui.bench import synthetic_history
+
+    store = new_store(synthetic_history(3000, CATALOG, seed=3).rows)
+    Projector(store, checkpoint_every=100, chunk_events=700).catch_up()
+    rows = list(store.read_all())
+    decode = CartService(store, CATALOG).decode
+    reader = ProjectionReader(store)
+    rng = random.Random(3)
+    for p in [3000, 2999, 1, 100, 101, *(rng.randint(1, 3000) for _ in range(12))]:
+        assert reader.at(p) == fold_projections(rows[:p], decode, p)
+    head = reader.at(3000)
+    assert head.carts_abandoned > 0 and head.orders > 0 and len(head.activity) > 3
+
+
+def test_deleting_the_derived_tables_changes_no_answer():
+    from cartui.bench import synthetic_history
+
+    store = new_store(synthetic_history(1500, CATALOG, seed=5).rows)
+    Projector(store, checkpoint_every=50).catch_up()
+    reader = ProjectionReader(store)
+    positions = [0, 1, 49, 50, 51, 777, 1499, 1500]
+    before = [reader.at(p) for p in positions]
+
+    for table in ("projection_positions", "projection_checkpoints", "proj_cart_status",
+                  "proj_activity", "proj_undecodable"):
+        store.conn.execute(f"DROP TABLE {table}")
+    assert [ProjectionReader(store).at(p) for p in positions] == before
+    reader._answers.clear()  # the same reader too, with what it had cached from the tables
+    assert [reader.at(p) for p in reversed(positions)] == before[::-1]
+    assert [lag.position for lag in Projector(store).lag()] == [0, 0, 0, 0]
+
+    Projector(store, checkpoint_every=50).catch_up()  # and built again
+    assert [ProjectionReader(store).at(p) for p in positions] == before
+
+
+# -- undecodable rows ----------------------------------------------------------------------------
+
+def test_a_row_that_cannot_be_decoded_is_reported_and_the_fold_goes_on():
+    moment = format_timestamp(T0)
+    store = new_store([
+        (1, "c1", 1, "CartCreated", 1, "{}", '{"event_id":"e1"}', moment),
+        (2, "c1", 2, "ItemAdded", 2, "{not json", '{"event_id":"e2"}', moment),
+        (3, "c1", 3, "ItemAdded", 2, _item(SKUS[0], 2), '{"event_id":"e3"}', moment),
+        (4, "c1", 4, "CartCheckedOut", 1, '{"total_cents":4980,"item_count":2}',
+         '{"event_id":"e4"}', moment),
+    ])
+    Projector(store).catch_up()
+    figures = ProjectionReader(store).at(4)
+    assert figures.undecodable == (2,)
+    assert figures.to_json()["revenue"] == {"orders": 1, "revenue_cents": 4980,
+                                            "average_order_cents": 4980}
+    assert figures.to_json()["products"][0] == {"sku": SKUS[0], "added_quantity": 2,
+                                                "removed_count": 0, "purchased_quantity": 2}
+    assert figures.activity == (("2026-01-05T09:00:00Z", 4),)
+    assert ReadModelStore(store).undecodable() == [(2, "ItemAdded data is not valid JSON")]
+
+
+# -- the stored projections ----------------------------------------------------------------------
+
+def test_lag_is_the_distance_from_each_checkpoint_to_the_head():
+    from cartui.bench import synthetic_history
+
+    rows = synthetic_history(500, CATALOG).rows
+    store = new_store(rows[:300])
+    projector = Projector(store)
+    assert {(lag.projection, lag.position, lag.lag) for lag in projector.lag()} == {
+        (name, 0, 300) for name in ("carts", "revenue", "products", "activity")}
+    projector.catch_up()
+    append(store, rows[300:])
+    assert {(lag.position, lag.head, lag.lag) for lag in projector.lag()} == {(300, 500, 200)}
+
+
+def test_catch_up_reports_progress_in_events_up_to_the_total():
+    from cartui.bench import synthetic_history
+
+    store = new_store(synthetic_history(1000, CATALOG).rows)
+    calls = []
+    assert Projector(store, chunk_events=300).rebuild(lambda done, total: calls.append((done, total))) == 1000
+    assert calls == [(0, 1000), (300, 1000), (600, 1000), (900, 1000), (1000, 1000)]
+    assert Projector(store).catch_up(lambda *a: calls.append(a)) == 0  # nothing new: no report
+
+
+def test_two_connections_catching_up_at_once_apply_every_event_once(tmp_path):
+    """A second connection catches up in the middle of the first's run: the first
+    notices (its next chunk would not follow on) and goes on from there."""
+    from cartui.bench import synthetic_history
+
+    path = tmp_path / "events.db"
+    with EventStore(path) as first, EventStore(path) as second:
+        append(first, synthetic_history(2000, CATALOG).rows)
+        interrupted = []
+
+        def progress(done, total):
+            if done and not interrupted:
+                interrupted.append(Projector(second, checkpoint_every=10).catch_up())
+
+        Projector(first, checkpoint_every=10, chunk_events=500).catch_up(progress)
+        assert interrupted == [1500]
+        with EventStore(":memory:") as fresh:
+            append(fresh, list(map(tuple, (r for r in first.conn.execute("SELECT * FROM events")))))
+            Projector(fresh, checkpoint_every=10).rebuild()
+            assert derived_tables(first, 10) == derived_tables(fresh, 10)
+
+
+def test_projections_of_an_older_format_are_built_again():
+    from cartui.bench import synthetic_history
+
+    store = new_store(synthetic_history(300, CATALOG).rows)
+    Projector(store).catch_up()
+    store.conn.execute("UPDATE projection_positions SET format = 0")  # as an older cartui left it
+    assert Projector(store).catch_up() == 300  # not built, as far as this version knows
+    assert ProjectionReader(store).at(300) == plain_fold(store, 300)
+
+
+# -- reading rows fast ---------------------------------------------------------------------------
+
+JSON_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-2, 2), st.sampled_from([98, 99, 100, 2 ** 64, 10 ** 30]),
+    st.floats(allow_nan=False, allow_infinity=False), st.sampled_from([1.0, 2.0, 0.5]),
+    st.text(max_size=3), st.sampled_from(["", "x" * 64, "x" * 65, "n" * 200, "n" * 201, "SKU-1"]),
+    st.lists(st.integers(), max_size=2),
+)
+KEYS = ["sku", "name", "unit_price_cents", "quantity", "price", "customer", "total_cents",
+        "item_count", "type", "extra"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(type_=st.sampled_from(["CartCreated", "ItemAdded", "ItemQuantityChanged", "ItemRemoved",
+                              "CartCheckedOut", "Unknown"]),
+       schema_version=st.sampled_from([1, 1, 2, 3]),
+       data=st.one_of(
+           st.dictionaries(st.sampled_from(KEYS), JSON_VALUES, max_size=5).map(
+               json.dumps),
+           st.sampled_from(['{"sku":"A","sku":"B"}', '{"sku":"A"', "[]", "null", '"x"', "",
+                            '{"sku":"\\ud800"}', '{"total_cents":1e2,"item_count":1}',
+                            '{"sku": "A", "quantity": 01}', ' {"sku":"A"} ']),
+       ))
+def test_fast_reading_agrees_with_the_codec(type_, schema_version, data):
+    try:
+        expected = fact_of(decode_event(type_, schema_version, data, None, 7))
+    except UndecodableEvent as exc:
+        expected = ("undecodable", exc.reason)
+    for _ in range(2):  # the second time from what it remembers of the text
+        try:
+            got = read_fact(type_, schema_version, data, 7)
+        except UndecodableEvent as exc:
+            got = ("undecodable", exc.reason)
+        assert got == expected
