@@ -163,6 +163,35 @@ class EventStore:
         with self._write() as conn:
             yield conn
 
+    @contextmanager
+    def bulk_transaction(self, cache_mb: int = 64):
+        """`transaction()` for loading many rows into an empty log (imports):
+        the indexes of `events` are dropped and built again before the commit
+        (sorting once is several times faster than a million random index
+        inserts) and the page cache is larger meanwhile. Yields True; until
+        the end nothing may be looked up by event_id, stream or time, and a
+        duplicate event_id fails the commit with ConcurrencyError. Into a log
+        with events it is a plain transaction and yields False. All or
+        nothing either way."""
+        with self._write() as conn:
+            if self.head_position() != 0:
+                yield False
+                return
+            cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
+            conn.execute(f"PRAGMA cache_size = {-1024 * int(cache_mb)}")
+            try:
+                indexes = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                                       "AND tbl_name = 'events' AND sql IS NOT NULL").fetchall()
+                for name, _ in indexes:
+                    conn.execute(f'DROP INDEX "{name}"')
+                yield True
+                for _, sql in indexes:
+                    conn.execute(sql)
+            except sqlite3.IntegrityError as exc:
+                raise ConcurrencyError(f"the rows break a unique index: {exc}") from None
+            finally:
+                conn.execute(f"PRAGMA cache_size = {cache_size}")
+
     # -- writing ---------------------------------------------------------------------------
 
     def append(self, stream_id: str, events: Sequence[NewEvent], expected_version: int | None = ANY,
