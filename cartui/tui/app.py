@@ -287,18 +287,19 @@ class CartuiApp(App):
 
     def _show_banner(self, recorded_at: str | None) -> None:
         cursor = self.cursor
-        parts: list[str] = []
-        if not cursor.live:
-            when = full_time(recorded_at) if recorded_at else "before the first event"
-            parts.append(f"◀ PAST · position {count(cursor.position)} of {count(cursor.head)} · "
-                         f"{when} · read-only: end returns to LIVE")
+        when = full_time(recorded_at) if recorded_at else "before the first event"
+        where = f"position {count(cursor.position)} of {count(cursor.head)}"
         if cursor.what_if:
-            skipped = ", ".join(str(p) for p in sorted(cursor.skipped)[:5])
-            more = "…" if len(cursor.skipped) > 5 else ""
-            parts.append(f"WHAT-IF · skipping {skipped}{more} · the store is untouched · "
-                         f"x restores an event, end clears")
+            skipped = ", ".join(str(p) for p in sorted(cursor.skipped)[:3])
+            more = f" and {len(cursor.skipped) - 3} more" if len(cursor.skipped) > 3 else ""
+            message = (f"WHAT-IF · without event {skipped}{more} · the store is untouched · "
+                       f"{where} · x restores, end returns to LIVE")
+        elif not cursor.live:
+            message = f"◀ PAST · {where} · {when} · read-only: end returns to LIVE"
+        else:
+            message = ""
         banner = self.main.query_one("#banner", Static)
-        text = Text("   ".join(parts))
+        text = Text(message)
         if str(banner.content) != str(text):
             banner.update(text)
 
@@ -453,14 +454,11 @@ class CartuiApp(App):
     def action_toggle_skip(self) -> None:
         position = self.cursor.position
         try:
-            skipped = self.cursor.toggle_skip(position)
+            self.cursor.toggle_skip(position)
         except ValueError as exc:
             self.say(str(exc), severity="warning")
             return
-        verb = "Skipping" if skipped else "Restored"
-        self.say(f"{verb} the event at position {position}: every pane shows the world "
-                    f"{'without' if skipped else 'with'} it.")
-        self.refresh_view()
+        self.refresh_view()  # the banner and the struck row say what is skipped
 
     # -- editing (only at the present) -------------------------------------------------------
 

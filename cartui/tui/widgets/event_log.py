@@ -143,7 +143,9 @@ class EventLog(ScrollView, can_focus=True):
         index = max(0, self.cursor_index())
         margin = min(2, height // 4)
         top = round(self.scroll_y)
-        if index < top + margin:
+        if not top <= index < top + height:  # a jump: the cursor row mid-screen, with context
+            top = index - height // 2
+        elif index < top + margin:  # a step: scroll just enough
             top = index - margin
         elif index >= top + height - margin:
             top = index - height + margin + 1
@@ -212,14 +214,15 @@ class EventLog(ScrollView, can_focus=True):
             row_style = self.get_component_rich_style("event-log--future")
         else:
             row_style = Style()
-        text = self._row_text(row, width)
-        text.style = row_style  # under the columns' own colours
+        text = self._row_text(row, width, muted=row.position > self.cursor)
+        text.stylize_before(row_style)  # under the columns' own colours
         strip = Strip(text.render(self.app.console), text.cell_len)
         strip = strip.crop_extend(scroll_x, scroll_x + width, row_style)
         return strip.apply_style(self.rich_style).apply_meta({"position": row.position})
 
-    def _row_text(self, row: RecordedEvent, width: int) -> Text:
-        style = self._column_style
+    def _row_text(self, row: RecordedEvent, width: int, muted: bool = False) -> Text:
+        """One row's columns; `muted` (not happened yet) drops their colours for the row's own."""
+        style = (lambda name: Style()) if muted else self._column_style
         position_width = max(4, len(str(self.head)))
         when = day_and_time(row.recorded_at) if width >= 64 else clock_time(row.recorded_at)
         kind = row.type if width >= 96 else SHORT_TYPES.get(row.type, row.type)
@@ -236,7 +239,7 @@ class EventLog(ScrollView, can_focus=True):
         else:
             kind_style, summary_style = style(f"event-log--{row.type}"), Style()
         cart_style = style("event-log--cart")
-        if row.stream_id == self.selected_cart:  # the Cart pane's cart stands out
+        if row.stream_id == self.selected_cart and not muted:  # the Cart pane's cart stands out
             cart_style += Style(bold=True)
         text = Text.assemble(
             (str(row.position).rjust(position_width), style("event-log--position")), " ",
