@@ -1,0 +1,597 @@
+"""The command line (DESIGN.md, "Command line contract"): a thin layer over the service.
+
+A command is one function taking the `App` (the database the user chose,
+opened on first use) and its own arguments:
+
+    @command()
+    @click.argument("cart", type=CART_ID)
+    def checkout(app: App, cart: str) -> None:
+        ...
+
+`command` adds `--db` after the subcommand (it wins over the one before it)
+and `main` turns every error into its exit status and one `error:` line.
+
+Startup matters (`cartui show` runs in well under half a second): the
+importer, the demo and above all the full-screen app (textual) are imported
+only by the commands that need them.
+"""
+
+import os
+import signal
+import sqlite3
+import sys
+import tempfile
+import time
+from functools import cached_property, wraps
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import click
+import orjson
+
+from . import resources
+from .domain import validate_cart_id
+from .domain.errors import DomainError, InvalidInput, RuleViolation
+from .service import CartService
+from .store import ConcurrencyError, EventStore, StoreError, UndecodableEvent
+
+OK, REFUSED, INVALID, CONFLICT = 0, 1, 2, 3  # exit statuses (DESIGN.md)
+BUG = 70  # an unexpected error: a bug in cartui, reported in one line
+INTERRUPTED = 130
+FOLLOW_POLL_SECONDS = 0.2
+
+
+class CliError(Exception):
+    """An error the command line reports as is, with its exit status."""
+
+    def __init__(self, message: str, status: int = INVALID) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class App:
+    """What every command shares: the database path the user chose and, opened
+    on first use, its store and the cart service."""
+
+    def __init__(self, db: Path | None = None) -> None:
+        self.db_option = db
+        self._store: EventStore | None = None
+
+    @property
+    def db_path(self) -> Path:
+        """--db, else $CARTUI_DB, else the default database."""
+        return self.db_option if self.db_option is not None else resources.default_db_path()
+
+    @property
+    def uses_builtin_default(self) -> bool:
+        """Only the built-in default database is seeded with the demo history."""
+        return self.db_option is None and not os.environ.get(resources.DB_ENV_VAR)
+
+    @property
+    def store(self) -> EventStore:
+        """The store, which must exist already: a command never creates a
+        database by mistake (a typo in --db is an error, not a new empty file)."""
+        if self._store is None and not self.db_path.exists():
+            raise CliError(f"no cartui database at {self.db_path} (`cartui new`, `cartui import` "
+                           "or `cartui demo` create one)")
+        return self.open_store()
+
+    def open_store(self) -> EventStore:
+        """The store, creating the database if needed (new, import, demo, the app)."""
+        if self._store is None:
+            self._store = EventStore(self.db_path)
+        return self._store
+
+    @cached_property
+    def catalog(self):
+        return resources.load_catalog()
+
+    @cached_property
+    def service(self) -> CartService:
+        return CartService(self.store, self.catalog)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+            self.__dict__.pop("service", None)
+
+
+class CartIdType(click.ParamType):
+    """A cart id, checked by the domain's rule (a bad one is invalid input)."""
+
+    name = "cart"
+
+    def convert(self, value, param, ctx) -> str:
+        try:
+            return validate_cart_id(value)
+        except DomainError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+CART_ID = CartIdType()
+DB_PATH = click.Path(dir_okay=False, path_type=Path)
+
+
+def _db_option(func: Callable) -> Callable:
+    return click.option("--db", "db", type=DB_PATH, metavar="PATH",
+                        help="The database file (default: $CARTUI_DB, else the default database).")(func)
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@_db_option
+@click.pass_context
+def cli(ctx: click.Context, db: Path | None) -> None:
+    """An event-sourced shopping cart you can edit, watch and rewind.
+
+    Without a command, opens the full-screen app. Exit status: 0 done, 1 the
+    cart's state refused the command, 2 invalid input (arguments, import file,
+    unreadable database, position past the head), 3 a concurrent change or a
+    lock that outlived the retries. Every error ends with one `error:` line.
+    """
+    ctx.obj = App(db)
+    ctx.call_on_close(ctx.obj.close)
+    if ctx.invoked_subcommand is None:
+        _run_full_screen(ctx.obj)
+
+
+def command(name: str | None = None, **settings) -> Callable:
+    """Declare a subcommand: it takes the App first, and accepts --db too."""
+    def decorate(func: Callable) -> click.Command:
+        @wraps(func)
+        def run(db: Path | None, **params):
+            app = click.get_current_context().find_object(App)
+            if db is not None:
+                app.db_option = db
+            return func(app, **params)
+        return cli.command(name, **settings)(_db_option(run))
+    return decorate
+
+
+# -- the cart --------------------------------------------------------------------------------
+
+@command()
+@click.option("--cart", "cart_id", type=CART_ID, metavar="ID", help="The cart id (default: a new one).")
+@click.option("--customer", metavar="NAME", help="Who the cart belongs to (default: anonymous).")
+def new(app: App, cart_id: str | None, customer: str | None) -> None:
+    """Create a cart and print its id."""
+    app.open_store()
+    result = app.service.create_cart(cart_id, customer)
+    click.echo(result.state.cart_id)
+
+
+@command()
+@click.argument("cart", type=CART_ID)
+@click.argument("sku")
+@click.option("--qty", "quantity", type=int, default=1, show_default=True, help="How many to add (1..99).")
+def add(app: App, cart: str, sku: str, quantity: int) -> None:
+    """Add a product to a cart (again: the line's quantity goes up)."""
+    state = app.service.add_item(cart, sku, quantity).state
+    line = state.lines[sku]
+    click.echo(f"added {quantity} x {_text(line.name)} to {cart}: {line.quantity} in the cart, "
+               f"total {money(state.total_cents)}")
+
+
+@command("set-qty")
+@click.argument("cart", type=CART_ID)
+@click.argument("sku")
+@click.argument("quantity", metavar="N", type=int)
+def set_qty(app: App, cart: str, sku: str, quantity: int) -> None:
+    """Set the quantity of a line in a cart (1..99)."""
+    result = app.service.change_quantity(cart, sku, quantity)
+    line = result.state.lines[sku]
+    verb = "set" if result.events else "already"
+    click.echo(f"{verb} {quantity} x {_text(line.name)} in {cart}: total {money(result.state.total_cents)}")
+
+
+@command()
+@click.argument("cart", type=CART_ID)
+@click.argument("sku")
+def remove(app: App, cart: str, sku: str) -> None:
+    """Remove a line from a cart."""
+    state = app.service.remove_item(cart, sku).state
+    click.echo(f"removed {sku} from {cart}: total {money(state.total_cents)}")
+
+
+@command()
+@click.argument("cart", type=CART_ID)
+def checkout(app: App, cart: str) -> None:
+    """Check a cart out: it accepts nothing more."""
+    state = app.service.check_out(cart).state
+    click.echo(f"checked out {cart}: {state.item_count} items, total {money(state.total_cents)}")
+
+
+@command()
+@click.argument("cart", type=CART_ID)
+@click.option("--at", "at_position", type=click.IntRange(min=0), metavar="POSITION",
+              help="As of this global position (0: before the first event).")
+@click.option("--at-time", metavar="ISO", help="As of this instant, e.g. 2026-01-06T12:00:00Z.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def show(app: App, cart: str, at_position: int | None, at_time: str | None, as_json: bool) -> None:
+    """Show a cart, now or as it was at a position or a time."""
+    from .history import History, PositionOutOfRange
+
+    if at_position is not None and at_time is not None:
+        raise click.UsageError("give --at or --at-time, not both")
+    history = History(app.store, app.service)
+    if at_time is not None:
+        try:
+            at_position = history.position_at_time(at_time)
+        except ValueError as exc:
+            raise CliError(f"--at-time: {exc}") from None
+    try:
+        loaded = history.cart_at(cart, at_position)
+    except PositionOutOfRange as exc:
+        raise CliError(str(exc)) from None
+    for problem in loaded.undecodable:
+        click.echo(f"warning: skipped position {problem.position}: {problem.reason}", err=True)
+    state = loaded.state
+    if not state.exists:
+        where = "" if at_position is None else f" at position {loaded.as_of_position}"
+        raise CliError(f"cart {cart!r} does not exist{where}")
+    if as_json:
+        _echo_json(cart_json(state, loaded.as_of_position))
+        return
+    recorded_at = app.store.recorded_at(loaded.as_of_position)
+    click.echo(f"Cart {cart} · {_text(state.customer or 'anonymous')} · "
+               f"{state.status.replace('_', ' ')} · version {state.version}")
+    click.echo(f"As of position {loaded.as_of_position}" + (f" ({recorded_at})" if recorded_at else ""))
+    click.echo()
+    if not state.lines:
+        click.echo("  (no items)")
+        return
+    rows = [("SKU", "Product", "Qty", "Unit price", "Line total")]
+    rows += [(line.sku, line.name, str(line.quantity), money(line.unit_price_cents),
+              money(line.line_total_cents)) for line in state.lines.values()]
+    rows.append(("", "", str(state.item_count), "Total", money(state.total_cents)))
+    lines = table(rows, right={2, 3, 4})
+    for line in lines[:-1]:
+        click.echo("  " + line)
+    click.echo("  " + "-" * len(lines[0]))
+    click.echo("  " + lines[-1])
+
+
+def cart_json(state, as_of_position: int) -> dict:
+    """The `show --json` document (DESIGN.md)."""
+    return {
+        "cart_id": state.cart_id, "status": state.status, "customer": state.customer,
+        "version": state.version,
+        "items": [{"sku": line.sku, "name": line.name, "quantity": line.quantity,
+                   "unit_price_cents": line.unit_price_cents,
+                   "line_total_cents": line.line_total_cents} for line in state.lines.values()],
+        "total_cents": state.total_cents, "item_count": state.item_count,
+        "as_of_position": as_of_position,
+    }
+
+
+@command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def carts(app: App, as_json: bool) -> None:
+    """List every cart, oldest first."""
+    # Replays every cart through the service: fine for thousands of carts; a
+    # read model should serve this on huge databases.
+    summaries = app.service.list_carts()
+    if as_json:
+        _echo_json([{"cart_id": s.cart_id, "customer": s.customer, "status": s.status,
+                     "version": s.version, "total_cents": s.total_cents,
+                     "item_count": s.item_count, "last_position": s.last_position,
+                     "last_recorded_at": s.last_recorded_at} for s in summaries])
+        return
+    if not summaries:
+        click.echo("no carts yet")
+        return
+    rows = [("Cart", "Customer", "Status", "Items", "Total", "Version", "Last change")]
+    rows += [(s.cart_id, s.customer or "anonymous", s.status.replace("_", " "), str(s.item_count),
+              money(s.total_cents), str(s.version), s.last_recorded_at[:19].replace("T", " "))
+             for s in summaries]
+    for line in table(rows, right={3, 4, 5}):
+        click.echo(line)
+
+
+# -- the log ---------------------------------------------------------------------------------
+
+@command()
+@click.option("--cart", "cart_id", type=CART_ID, metavar="ID", help="Only this cart's events.")
+@click.option("--from", "from_position", type=click.IntRange(min=1), default=1, metavar="POSITION",
+              help="The first position (inclusive; at most the head + 1).")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N events.")
+@click.option("--follow", is_flag=True, help="Keep printing new events until interrupted.")
+def events(app: App, cart_id: str | None, from_position: int, limit: int | None,
+           follow: bool) -> None:
+    """Print events as JSON Lines (the export format)."""
+    store = app.store
+    head = store.head_position()
+    if from_position > head + 1:
+        raise CliError(f"position {from_position} is past the head ({head})")
+    out = sys.stdout.buffer
+    printed = 0
+    next_position = from_position
+    seen_version = store.data_version()
+    if follow:
+        _stop_on_sigterm()
+    try:
+        while True:
+            # Read up to a head taken first: rows committed meanwhile come next time.
+            head = store.head_position()
+            for row in store.read_all(next_position, stream_id=cart_id, up_to_position=head,
+                                      limit=None if limit is None else limit - printed):
+                out.write(row.export_line() + b"\n")
+                printed += 1
+            out.flush()
+            next_position = max(next_position, head + 1)
+            if not follow or printed == limit:
+                return
+            while store.data_version() == seen_version:  # nothing committed by anyone else
+                time.sleep(FOLLOW_POLL_SECONDS)
+            seen_version = store.data_version()
+    except KeyboardInterrupt:
+        return  # Ctrl-C or SIGTERM: the way to end --follow
+    except BrokenPipeError:
+        _silence_stdout()  # the reader went away (`cartui events | head`): not an error
+
+
+@command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+def export(app: App, file: Path | None) -> None:
+    """Write every event as JSON Lines (to stdout without FILE)."""
+    from .importer import export_events
+
+    store = app.store
+    if file is None or str(file) == "-":
+        try:
+            export_events(store, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            _silence_stdout()  # the reader went away (`cartui export | head`): not an error
+        return
+    # Written beside the target and renamed: FILE is never left half written.
+    handle, temporary = tempfile.mkstemp(prefix=f".{file.name}.", dir=file.parent or None)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            count = export_events(store, out)
+        os.replace(temporary, file)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    click.echo(f"exported {count:,} events to {file}", err=True)
+
+
+@command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_(app: App, file: Path) -> None:
+    """Append the events of a JSON Lines file: all of them, or none.
+
+    Every line is checked first (JSON, schema, the cart rules); the first bad
+    line is named and nothing is appended. Lines whose event_id is already
+    stored are skipped. A line recorded earlier than the line before it (or
+    than the newest stored event) is recorded at that later time, since time
+    never runs backwards in the log.
+    """
+    from .importer import import_file
+
+    app.open_store()
+    with _progress_bar("importing") as progress:
+        result = import_file(app.store, app.service, file, progress=progress)
+    if result.appended:
+        click.echo(f"imported {result.appended:,} events (positions {result.first_position:,}"
+                   f"..{result.last_position:,}), skipped {result.skipped:,} already stored")
+    else:
+        click.echo(f"nothing to import: {result.skipped:,} events already stored")
+
+
+@command()
+def verify(app: App) -> None:
+    """List the stored events that cannot be decoded, by position.
+
+    Exit status 0 when every event decodes; 1, after the list, when some do not.
+    """
+    store = app.store
+    service = app.service
+    count = bad = 0
+    for row in store.read_all(1):
+        count += 1
+        try:
+            service.decode(row)
+        except UndecodableEvent as exc:
+            bad += 1
+            click.echo(f"position {row.position} ({_text(row.stream_id)} version {row.version}, "
+                       f"{_text(row.type)} v{row.schema_version}): {_text(exc.reason)}")
+    if bad:
+        raise CliError(f"{bad:,} of {count:,} events cannot be decoded", REFUSED)
+    click.echo(f"all {count:,} events decode" if count else "the log is empty")
+
+
+# -- the shop --------------------------------------------------------------------------------
+
+@command()
+@click.option("--seed", type=int, default=None, help="Another seed, another (equally fixed) history.")
+@click.option("--carts", "cart_count", type=click.IntRange(min=1), default=None, metavar="N",
+              help="How many carts.")
+def demo(app: App, seed: int | None, cart_count: int | None) -> None:
+    """Write the demo history (a week of a small shop) into an empty database."""
+    from .demo import DEFAULT_CARTS, DEFAULT_SEED, write_demo
+
+    store = app.open_store()
+    with _progress_bar("writing the demo history") as progress:
+        count = write_demo(store, app.catalog, seed=DEFAULT_SEED if seed is None else seed,
+                           carts=DEFAULT_CARTS if cart_count is None else cart_count,
+                           progress=progress)
+    click.echo(f"wrote {count:,} demo events into {app.db_path}")
+
+
+@command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def catalog(app: App, as_json: bool) -> None:
+    """List the products a cart accepts."""
+    products = list(app.catalog.values())
+    if as_json:
+        _echo_json([{"sku": p.sku, "name": p.name, "price_cents": p.price_cents,
+                     "category": p.category} for p in products])
+        return
+    rows = [("SKU", "Product", "Price", "Category")]
+    rows += [(p.sku, p.name, money(p.price_cents), p.category) for p in products]
+    for line in table(rows, right={2}):
+        click.echo(line)
+
+
+# -- the full-screen app ---------------------------------------------------------------------
+
+def _run_full_screen(app: App) -> None:
+    if app.uses_builtin_default:
+        _seed_default_database(app)
+    try:
+        from .tui.app import run_app
+    except ModuleNotFoundError as exc:
+        if exc.name != "cartui.tui.app":
+            raise
+        raise CliError("the full-screen app is not part of this installation") from None
+    path = app.db_path
+    app.close()  # the app opens the database itself
+    run_app(path)
+
+
+def _seed_default_database(app: App) -> None:
+    """On first run, the default database gets the demo history to explore."""
+    from .demo import DemoRefused, write_demo
+
+    store = app.open_store()
+    if store.head_position() != 0:
+        return
+    click.echo(f"cartui: first run: writing the demo history into {app.db_path} ...", err=True)
+    try:
+        count = write_demo(store, app.catalog)
+    except DemoRefused:
+        return  # another cartui seeded it meanwhile
+    click.echo(f"cartui: {count:,} demo events written", err=True)
+
+
+# -- output ----------------------------------------------------------------------------------
+
+def money(cents: int) -> str:
+    """Integer cents as currency: 2490 -> "24.90", 123456 -> "1,234.56"."""
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(cents), 100)
+    return f"{sign}{whole:,}.{part:02d}"
+
+
+def table(rows: Sequence[Sequence[str]], right: set[int] = frozenset()) -> list[str]:
+    """Aligned columns (the first row is the header); `right` holds right-aligned columns."""
+    rows = [[_text(cell) for cell in row] for row in rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.rjust(w) if i in right else cell.ljust(w)
+                      for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
+
+
+# Text from data is printed as text: control characters (a terminal escape in a
+# customer's name) are shown escaped, never sent to the terminal.
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)]}
+
+
+def _text(value: object) -> str:
+    return str(value).translate(_CONTROL)
+
+
+def _echo_json(document) -> None:
+    sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+    sys.stdout.buffer.flush()
+
+
+class _progress_bar:
+    """A progress bar on stderr when it is a terminal; nothing otherwise.
+    Yields the `progress(done, total)` callback the long operations take."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar = None
+
+    def __enter__(self) -> Callable[[int, int], None] | None:
+        if not sys.stderr.isatty():
+            return None
+        return self.update
+
+    def update(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=max(total, 1), label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.bar.pos)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM ends `events --follow` the way Ctrl-C does: cleanly."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, stop)
+
+
+# -- errors and exit statuses ----------------------------------------------------------------
+
+def main(argv: Iterable[str] | None = None) -> None:
+    sys.exit(run(argv))
+
+
+def run(argv: Iterable[str] | None = None) -> int:
+    """Run the command line; return the exit status. Every error is one `error:` line."""
+    try:
+        result = cli.main(args=None if argv is None else list(argv), prog_name="cartui",
+                          standalone_mode=False)
+        return result if isinstance(result, int) else OK
+    except SystemExit as exc:  # the full-screen app may end this way
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or OK
+        return _fail(str(exc.code), BUG)
+    except click.UsageError as exc:
+        if exc.ctx is not None:
+            click.echo(exc.ctx.get_usage(), err=True)
+            click.echo(f"Try '{exc.ctx.command_path} --help' for help.", err=True)
+        return _fail(exc.format_message(), INVALID)
+    except BaseException as exc:  # noqa: BLE001 - every error becomes one line, never a traceback
+        status, message = exit_status(exc)
+        if status == BUG and os.environ.get("CARTUI_DEBUG"):
+            raise
+        return _fail(message, status)
+
+
+def exit_status(exc: BaseException) -> tuple[int, str]:
+    """The one place that maps an exception to an exit status and its message."""
+    from .demo import DemoRefused
+    from .importer import ImportFileError
+
+    match exc:
+        case CliError():
+            return exc.status, str(exc)
+        case RuleViolation():
+            return REFUSED, str(exc)
+        case InvalidInput() | ImportFileError() | DemoRefused() | StoreError():
+            return INVALID, str(exc)
+        case ConcurrencyError():
+            return CONFLICT, str(exc)
+        case sqlite3.OperationalError() if "locked" in str(exc) or "busy" in str(exc):
+            return CONFLICT, f"the database stayed locked: {exc}"
+        case sqlite3.DatabaseError():
+            return INVALID, f"cannot read the database: {exc}"
+        case click.ClickException():
+            return INVALID, exc.format_message()
+        case OSError() if exc.filename is not None:
+            return INVALID, f"{exc.filename}: {exc.strerror or exc}"
+        case click.Abort() | KeyboardInterrupt():
+            return INTERRUPTED, "interrupted"
+        case DomainError():
+            return REFUSED, str(exc)
+    return BUG, f"unexpected {type(exc).__name__}: {exc} (a bug in cartui; CARTUI_DEBUG=1 shows where)"
+
+
+def _fail(message: str, status: int) -> int:
+    click.echo("error: " + " ".join(str(message).split()), err=True)
+    return status
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe, Python would complain again when it flushes stdout at exit.
+    (click turns a closed pipe elsewhere into a quiet exit 1.)"""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

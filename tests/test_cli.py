@@ -1,0 +1,396 @@
+"""The command line as a user meets it: outputs, exit statuses, nothing appended on error."""
+
+import functools
+import json
+import os
+import queue
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from cartui import cli
+from cartui.resources import load_catalog
+from cartui.service import CartService
+from cartui.store import EventStore
+
+
+def open_service(db) -> CartService:
+    return CartService(EventStore(db), load_catalog())
+
+
+@pytest.fixture
+def shop(tmp_db):
+    """A database with an open cart (2 espresso, 1 notebook) and a checked-out one."""
+    service = open_service(tmp_db)
+    service.create_cart("cart-open", customer="Ada Lovelace")
+    service.add_item("cart-open", "COF-ESP-1KG", 2)
+    service.add_item("cart-open", "BOK-NTBK-A5", 1)
+    service.create_cart("cart-done")
+    service.add_item("cart-done", "TEA-EGR-100", 3)
+    service.check_out("cart-done")
+    service.store.close()
+    return tmp_db
+
+
+def log_of(db) -> bytes:
+    """The whole log as exported: equal before and after means nothing was appended."""
+    with EventStore(db) as store:
+        return b"".join(row.export_line() + b"\n" for row in store.read_all(1))
+
+
+def show_json(run_cli, db, cart, *more) -> dict:
+    result = run_cli("show", cart, "--json", "--db", db, *more)
+    assert result.status == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+# -- happy paths -----------------------------------------------------------------------------
+
+def test_a_cart_from_new_to_checkout(run_cli, tmp_db):
+    created = run_cli("new", "--cart", "cart-1", "--customer", "Grace Hopper", "--db", tmp_db)
+    assert (created.status, created.stdout) == (0, "cart-1\n")
+    assert run_cli("add", "cart-1", "COF-ESP-1KG", "--qty", "2", "--db", tmp_db).status == 0
+    assert run_cli("add", "cart-1", "COF-ESP-1KG", "--db", tmp_db).status == 0
+    assert run_cli("add", "cart-1", "STA-PCL-HB", "--db", tmp_db).status == 0
+    assert run_cli("set-qty", "cart-1", "COF-ESP-1KG", "5", "--db", tmp_db).status == 0
+    assert run_cli("remove", "cart-1", "STA-PCL-HB", "--db", tmp_db).status == 0
+    checked_out = run_cli("checkout", "cart-1", "--db", tmp_db)
+    assert checked_out.status == 0
+    assert "124.50" in checked_out.stdout  # 5 x 24.90
+
+    cart = show_json(run_cli, tmp_db, "cart-1")
+    assert cart == {
+        "cart_id": "cart-1", "status": "checked_out", "customer": "Grace Hopper", "version": 7,
+        "items": [{"sku": "COF-ESP-1KG", "name": "Espresso Beans 1 kg", "quantity": 5,
+                   "unit_price_cents": 2490, "line_total_cents": 12450}],
+        "total_cents": 12450, "item_count": 5, "as_of_position": 7,
+    }
+
+
+def test_new_without_an_id_prints_a_fresh_one(run_cli, tmp_db):
+    first = run_cli("new", "--db", tmp_db).stdout.strip()
+    second = run_cli("new", "--db", tmp_db).stdout.strip()
+    assert first != second
+    assert show_json(run_cli, tmp_db, first)["status"] == "open"
+
+
+def test_show_prints_a_table_with_money_as_currency(run_cli, shop):
+    result = run_cli("show", "cart-open", "--db", shop)
+    assert result.status == 0
+    assert "Ada Lovelace" in result.stdout and "open" in result.stdout
+    espresso = next(line for line in result.stdout.splitlines() if "COF-ESP-1KG" in line)
+    assert espresso.split()[-3:] == ["2", "24.90", "49.80"]
+    total = result.stdout.splitlines()[-1].split()
+    assert total == ["3", "Total", "64.70"]  # 49.80 + 14.90
+
+
+def test_names_from_data_are_printed_literally(run_cli, tmp_db):
+    service = open_service(tmp_db)
+    service.create_cart("cart-x", customer="[bold red]Eve[/] \x1b[31m")
+    service.store.close()
+    result = run_cli("show", "cart-x", "--db", tmp_db)
+    assert "[bold red]Eve[/]" in result.stdout
+    assert "\x1b" not in result.stdout and "\\x1b[31m" in result.stdout
+
+
+def test_carts_lists_every_cart(run_cli, shop):
+    listed = json.loads(run_cli("carts", "--json", "--db", shop).stdout)
+    assert [(c["cart_id"], c["customer"], c["status"], c["version"], c["total_cents"],
+             c["last_position"]) for c in listed] == [
+        ("cart-open", "Ada Lovelace", "open", 3, 6470, 3),
+        ("cart-done", None, "checked_out", 3, 2070, 6),
+    ]
+    human = run_cli("carts", "--db", shop).stdout
+    assert "cart-open" in human and "anonymous" in human and "64.70" in human
+
+
+def test_catalog_lists_the_products(run_cli, tmp_db):
+    products = json.loads(run_cli("catalog", "--json", "--db", tmp_db).stdout)
+    assert len(products) == len(load_catalog())
+    assert {"sku": "COF-ESP-1KG", "name": "Espresso Beans 1 kg", "price_cents": 2490,
+            "category": "Coffee & Tea"} in products
+    assert "24.90" in run_cli("catalog", "--db", tmp_db).stdout
+
+
+def test_events_prints_json_lines_in_export_format(run_cli, shop):
+    lines = run_cli("events", "--db", shop).stdout.splitlines()
+    assert lines[0].encode() == log_of(shop).splitlines()[0]
+    assert [json.loads(line)["position"] for line in lines] == [1, 2, 3, 4, 5, 6]
+    assert set(json.loads(lines[0])) == {"position", "stream_id", "version", "type",
+                                         "schema_version", "data", "metadata", "recorded_at"}
+
+
+@pytest.mark.parametrize("args, positions", [
+    (["--from", "3"], [3, 4, 5, 6]),  # inclusive
+    (["--limit", "2"], [1, 2]),
+    (["--from", "2", "--limit", "3"], [2, 3, 4]),
+    (["--cart", "cart-done"], [4, 5, 6]),
+    (["--cart", "cart-open", "--from", "3"], [3]),
+    (["--from", "7"], []),  # the next position: nothing yet
+])
+def test_events_from_limit_and_cart(run_cli, shop, args, positions):
+    result = run_cli("events", *args, "--db", shop)
+    assert result.status == 0
+    assert [json.loads(line)["position"] for line in result.stdout.splitlines()] == positions
+
+
+def test_verify_passes_a_clean_log(run_cli, shop):
+    result = run_cli("verify", "--db", shop)
+    assert (result.status, result.stderr) == (0, "")
+    assert "all 6 events decode" in result.stdout
+
+
+def test_verify_lists_rows_that_cannot_be_decoded_and_exits_1(run_cli, shop):
+    with EventStore(shop) as store, store.transaction():
+        store.insert_rows([(7, "cart-open", 4, "ItemAdded", 2, '{"sku": "COF-ESP-1KG"}',
+                            '{"event_id": "x1"}', "2030-01-01T00:00:00.000000Z"),
+                           (8, "cart-open", 5, "Teleported", 1, "{}", '{"event_id": "x2"}',
+                            "2030-01-01T00:00:00.000000Z")])
+    result = run_cli("verify", "--db", shop)
+    assert result.status == 1
+    assert [line.split(" ")[:2] for line in result.stdout.splitlines()] == [
+        ["position", "7"], ["position", "8"]]
+    assert "unknown event type 'Teleported'" in result.stdout
+    assert result.stderr.splitlines()[-1] == "error: 2 of 8 events cannot be decoded"
+
+
+def test_python_dash_m_cartui_runs_the_command_line(run_process, shop):
+    result = run_process("show", "cart-open", "--json", "--db", shop)
+    assert result.status == 0
+    assert json.loads(result.stdout)["total_cents"] == 6470
+
+
+def test_plain_commands_do_not_import_textual(child_env):
+    code = ("import sys; from cartui import cli; cli.run(['catalog', '--json']); "
+            "print('textual' in sys.modules, 'cartui.importer' in sys.modules, file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=child_env)
+    assert done.stderr.strip() == "False False"
+
+
+# -- --db and the default database -----------------------------------------------------------
+
+def test_db_before_or_after_the_subcommand(run_cli, shop, tmp_path):
+    other = tmp_path / "other.db"
+    open_service(other).create_cart("cart-elsewhere")
+    assert run_cli("--db", shop, "show", "cart-open").status == 0
+    assert run_cli("show", "cart-open", "--db", shop).status == 0
+    # The one after the subcommand wins.
+    assert run_cli("--db", shop, "show", "cart-elsewhere", "--db", other).status == 0
+    assert run_cli("--db", other, "show", "cart-open", "--db", shop).status == 0
+
+
+def test_cartui_db_environment_variable_without_db(run_cli, shop):
+    assert run_cli("show", "cart-open", env={"CARTUI_DB": str(shop)}).status == 0
+
+
+def test_a_missing_database_is_not_created_by_reading_commands(run_cli, tmp_db):
+    result = run_cli("show", "cart-1", "--db", tmp_db)
+    assert result.status == 2
+    assert result.error_lines == [f"error: no cartui database at {tmp_db} (`cartui new`, "
+                                  "`cartui import` or `cartui demo` create one)"]
+    assert not tmp_db.exists()
+
+
+def test_the_app_seeds_only_the_builtin_default_database(run_cli, monkeypatch, tmp_path):
+    import cartui.tui.app
+    from cartui.resources import builtin_default_db_path
+
+    opened = []
+    monkeypatch.setattr(cartui.tui.app, "run_app", opened.append)
+    default = builtin_default_db_path()
+    assert not default.exists()
+
+    first = run_cli()
+    assert first.status == 0, first.stderr
+    assert opened == [default]
+    assert "demo history" in first.stderr
+    seeded = log_of(default)
+    assert len(seeded.splitlines()) >= 2000
+    run_cli()  # seeded once: a second run leaves it alone
+    assert log_of(default) == seeded
+
+    chosen = tmp_path / "chosen.db"
+    assert run_cli("--db", chosen).status == 0
+    assert run_cli(env={"CARTUI_DB": str(tmp_path / "env.db")}).status == 0
+    assert opened[-2:] == [chosen, tmp_path / "env.db"]
+    for path in (chosen, tmp_path / "env.db"):
+        assert not path.exists() or log_of(path) == b""
+
+
+def test_demo_writes_the_history_once(run_cli, tmp_db):
+    written = run_cli("demo", "--db", tmp_db, "--carts", "40", "--seed", "3")
+    assert written.status == 0
+    before = log_of(tmp_db)
+    assert len(before.splitlines()) > 40
+    again = run_cli("demo", "--db", tmp_db)
+    assert again.status == 2
+    assert again.error_lines[0].startswith("error: ") and "already has events" in again.stderr
+    assert log_of(tmp_db) == before
+
+
+# -- exit statuses, and nothing appended on any error ----------------------------------------
+
+@pytest.mark.parametrize("args, status, message", [
+    (["add", "cart-nope", "COF-ESP-1KG"], 1, "cart 'cart-nope' does not exist"),
+    (["new", "--cart", "cart-open"], 1, "cart 'cart-open' already exists"),
+    (["remove", "cart-open", "TEA-EGR-100"], 1, "sku 'TEA-EGR-100' is not in cart 'cart-open'"),
+    (["set-qty", "cart-open", "TEA-EGR-100", "2"], 1, "not in cart"),
+    (["add", "cart-open", "COF-ESP-1KG", "--qty", "98"], 1, "a line holds at most 99"),
+    (["add", "cart-done", "COF-ESP-1KG"], 1, "is checked out"),
+    (["checkout", "cart-done"], 1, "is checked out"),
+    (["add", "cart-open", "NOT-A-SKU"], 2, "unknown sku 'NOT-A-SKU'"),
+    (["add", "cart-open", "COF-ESP-1KG", "--qty", "0"], 2, "from 1 to 99"),
+    (["set-qty", "cart-open", "COF-ESP-1KG", "100"], 2, "from 1 to 99"),
+    (["add", "cart-open", "COF-ESP-1KG", "--qty", "two"], 2, "'two' is not a valid integer"),
+    (["add", " cart-open", "COF-ESP-1KG"], 2, "cart id must be"),
+    (["new", "--cart", "x" * 65], 2, "cart id must be"),
+    (["add", "cart-open"], 2, "Missing argument 'SKU'"),
+    (["frobnicate"], 2, "No such command 'frobnicate'"),
+    (["show", "cart-open", "--colour"], 2, "No such option '--colour'"),
+    (["show", "cart-nope"], 2, "cart 'cart-nope' does not exist"),
+    (["show", "cart-open", "--at", "7"], 2, "position 7 is outside the log (0..6)"),
+    (["show", "cart-open", "--at", "0"], 2, "cart 'cart-open' does not exist at position 0"),
+    (["show", "cart-open", "--at", "1", "--at-time", "2026-01-01T00:00:00Z"], 2, "not both"),
+    (["show", "cart-open", "--at-time", "2026-01-01T00:00:00"], 2, "has no timezone"),
+    (["show", "cart-open", "--at-time", "yesterday"], 2, "--at-time"),
+    (["events", "--from", "8"], 2, "position 8 is past the head (6)"),
+    (["events", "--from", "0"], 2, "--from"),
+    (["import", "no-such-file.jsonl"], 2, "does not exist"),
+])
+def test_every_error_has_its_status_one_error_line_and_appends_nothing(
+        run_cli, shop, args, status, message):
+    before = log_of(shop)
+    result = run_cli(*args, "--db", shop)
+    assert result.status == status, result.stderr
+    assert len(result.error_lines) == 1 and result.stderr.splitlines()[-1] == result.error_lines[0]
+    assert message in result.error_lines[0]
+    assert "Traceback" not in result.stderr
+    assert log_of(shop) == before
+
+
+def test_empty_cart_cannot_be_checked_out(run_cli, tmp_db):
+    run_cli("new", "--cart", "cart-empty", "--db", tmp_db)
+    before = log_of(tmp_db)
+    result = run_cli("checkout", "cart-empty", "--db", tmp_db)
+    assert result.status == 1
+    assert result.error_lines == ["error: cart 'cart-empty' is empty and cannot be checked out"]
+    assert log_of(tmp_db) == before
+
+
+def test_a_lock_that_outlives_the_retries_exits_3(run_cli, shop, monkeypatch):
+    monkeypatch.setattr(cli, "EventStore", functools.partial(EventStore, busy_timeout=0.02))
+    before = log_of(shop)
+    blocker = sqlite3.connect(shop, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    try:
+        result = run_cli("add", "cart-open", "COF-ESP-1KG", "--db", shop)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert result.status == 3
+    assert len(result.error_lines) == 1
+    assert log_of(shop) == before
+
+
+def test_usage_errors_show_usage_then_end_with_the_error_line(run_cli, tmp_db):
+    result = run_cli("set-qty", "cart-1", "--db", tmp_db)
+    assert result.status == 2
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("Usage: cartui set-qty")
+    assert lines[-1] == "error: Missing argument 'SKU'."
+
+
+def test_help_is_not_an_error(run_cli):
+    result = run_cli("--help")
+    assert result.status == 0 and "show" in result.stdout and result.error_lines == []
+
+
+def test_a_file_of_random_bytes_is_an_unreadable_database(run_process, tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(os.urandom(8192))
+    for args in (["show", "cart-1"], ["add", "cart-1", "COF-ESP-1KG"], ["import", junk]):
+        result = run_process(*args, "--db", junk)
+        assert result.status == 2
+        assert len(result.stderr.splitlines()) == 1
+        assert result.stderr.startswith("error: cannot open") and "Traceback" not in result.stderr
+
+
+# -- time travel -----------------------------------------------------------------------------
+
+def test_show_at_a_position(run_cli, shop):
+    assert show_json(run_cli, shop, "cart-open", "--at", "1")["items"] == []
+    at_2 = show_json(run_cli, shop, "cart-open", "--at", "2")
+    assert (at_2["version"], at_2["total_cents"], at_2["as_of_position"]) == (2, 4980, 2)
+    # Later events of other carts do not change it.
+    assert show_json(run_cli, shop, "cart-open", "--at", "5")["version"] == 3
+    assert show_json(run_cli, shop, "cart-done", "--at", "5")["status"] == "open"
+    assert show_json(run_cli, shop, "cart-done", "--at", "6")["status"] == "checked_out"
+
+
+def test_show_at_a_time(run_cli, shop):
+    times = [json.loads(line)["recorded_at"]
+             for line in run_cli("events", "--db", shop).stdout.splitlines()]
+    at = show_json(run_cli, shop, "cart-open", "--at-time", times[1])
+    assert at["as_of_position"] == max(i + 1 for i, t in enumerate(times) if t <= times[1])
+    # The same instant in another zone is the same position.
+    far_future = show_json(run_cli, shop, "cart-done", "--at-time", "2999-01-01T01:00:00+01:00")
+    assert far_future["as_of_position"] == 6
+    before_anything = run_cli("show", "cart-open", "--at-time", "2000-01-01T00:00:00Z", "--db", shop)
+    assert before_anything.status == 2
+    assert before_anything.error_lines == ["error: cart 'cart-open' does not exist at position 0"]
+
+
+# -- events --follow -------------------------------------------------------------------------
+
+class Lines:
+    """A child's stdout lines, read as they come, each awaited with a deadline."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.process = process
+        self.queue: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.queue.put(line)
+
+    def next(self, deadline: float) -> bytes:
+        try:
+            return self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            self.process.kill()
+            pytest.fail("no line from `cartui events --follow` in time")
+
+
+def test_events_follow_prints_events_appended_by_another_process(shop, popen_cartui):
+    follower = popen_cartui("events", "--follow", "--from", "5", "--db", shop)
+    lines = Lines(follower)
+    try:
+        deadline = time.monotonic() + 20
+        assert json.loads(lines.next(deadline))["position"] == 5
+        assert json.loads(lines.next(deadline))["position"] == 6
+        open_service(shop).add_item("cart-open", "STA-PCL-HB", 4)  # another process's write
+        new = json.loads(lines.next(deadline))
+        assert (new["position"], new["type"], new["data"]["sku"]) == (7, "ItemAdded", "STA-PCL-HB")
+    finally:
+        follower.send_signal(signal.SIGTERM)
+        _, stderr = follower.communicate(timeout=20)
+    assert follower.returncode == 0
+    assert stderr == b""  # ended cleanly: no traceback, no error
+
+
+def test_events_follow_ends_quietly_when_the_reader_goes_away(shop, popen_cartui):
+    follower = popen_cartui("events", "--follow", "--db", shop)
+    first = follower.stdout.readline()  # blocks until the existing events are printed
+    assert json.loads(first)["position"] == 1
+    follower.stdout.close()  # like `| head -1`
+    open_service(shop).add_item("cart-open", "STA-PCL-HB", 1)  # the next write hits the closed pipe
+    follower.wait(timeout=20)
+    assert follower.returncode == 0
+    assert follower.stderr.read() == b""
