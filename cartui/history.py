@@ -1,16 +1,28 @@
 """Temporal queries: the world (any cart, every projection) as of a position or a time.
 
 This is the service the command line (`show --at`, `projections --at`) and the
-full-screen app ask. The first implementation folds from zero; checkpoints
-make it fast (see the read-side issue) without changing any answer.
+full-screen app ask. Projections at P come from the nearest checkpoint plus
+at most CHECKPOINT_EVERY events (cartui.projections.reader); a cart at P from
+its newest snapshot at or before P plus its events since.
+
+Threads: a History answers on its store's connection, so use it from one
+thread at a time. `catch_up` and `rebuild` are the exception: they open a
+connection of their own (for a file database), so a worker thread may run
+them while the app keeps asking.
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
-from .domain import CartState, check, errors, evolve, initial_state
-from .projections import Projections, fold_projections
+import orjson
+
+from .domain import CartCheckedOut, CartState, check, errors, evolve, initial_state
+from .projections import ProductFigures, Projections
+from .projections.folds import OPEN, Fold
+from .projections.projector import Progress, ProjectionLag, Projector
+from .projections.reader import ProjectionReader, cutoff
 from .service import CartService, LoadedCart
-from .store import EventStore, RecordedEvent, UndecodableEvent, normalize_timestamp
+from .store import EventStore, RecordedEvent, UndecodableEvent, decode_event, normalize_timestamp
 
 
 class PositionOutOfRange(ValueError):
@@ -73,10 +85,26 @@ class WhatIf:
     problems: tuple[SkippedEventProblem, ...] = field(default=())
 
 
+def reenact(state: CartState, event):
+    """The event as it happens again from `state` in a what-if, or the DomainError
+    it now breaks.
+
+    The rules are `check`'s, with one difference: a checkout charges what the
+    cart holds now. Leaving out an ItemAdded changes what the checkout costs;
+    it does not make the checkout illegal. (`check` itself stays strict: an
+    import must refuse a checkout whose recorded total disagrees with its cart.)
+    """
+    if isinstance(event, CartCheckedOut) and state.lines:
+        event = CartCheckedOut(total_cents=state.total_cents, item_count=state.item_count)
+    check(state, event)
+    return event
+
+
 class History:
     def __init__(self, store: EventStore, service: CartService) -> None:
         self.store = store
         self.service = service
+        self.reader = ProjectionReader(store)
 
     # -- resolving positions ---------------------------------------------------------------
 
@@ -90,20 +118,24 @@ class History:
         return position
 
     def position_at_time(self, moment: str) -> int:
-        """The largest position recorded at or before `moment` (ISO-8601 with a zone)."""
+        """The largest position recorded at or before `moment` (ISO-8601 with a zone);
+        0 when it is before the first event."""
         return self.store.position_at_time(normalize_timestamp(moment))
 
     # -- the world as of P -----------------------------------------------------------------
 
     def cart_at(self, cart_id: str, position: int | None = None) -> LoadedCart:
+        """A cart after the events with position <= `position` (the head when None)."""
         if position is not None:
             self.check_position(position)
         return self.service.load(cart_id, at_position=position)
 
     def projections_at(self, position: int | None = None) -> Projections:
+        """Every projection after the events with position <= `position` (the head when
+        None). Fast once checkpoints exist; stepping by one from the last position
+        asked folds one event. Never writes: see `catch_up`."""
         position = self.head() if position is None else self.check_position(position)
-        rows = self.store.read_all(1, up_to_position=position)
-        return fold_projections(rows, self.service.decode, position)
+        return self.reader.at(position)
 
     def change_at(self, position: int) -> EventChange:
         """The change made by the event at `position` (1..head)."""
@@ -123,34 +155,156 @@ class History:
     def what_if(self, position: int, skipped: frozenset[int], cart_id: str | None = None) -> WhatIf:
         """The world at `position` had the events at `skipped` never happened.
 
-        A later event that becomes illegal without them (an ItemRemoved of a
-        sku whose ItemAdded was skipped) is reported and left out too.
+        Only the carts of the skipped events can change: each is replayed without
+        them (`reenact`), and a later event of theirs that becomes illegal, an
+        ItemRemoved of a sku whose ItemAdded was skipped, anything on a cart whose
+        CartCreated was skipped, a line over 99, a checkout of an emptied cart, is
+        reported and left out too. A checkout whose cart now holds less is kept at
+        the new total. Every other cart is taken as recorded.
         """
         self.check_position(position)
-        carts: dict[str, CartState] = {}
-        kept: list[RecordedEvent] = []
-        problems: list[SkippedEventProblem] = []
-        for row in self.store.read_all(1, up_to_position=position):
-            if row.position in skipped:
+        skipped = frozenset(skipped)
+        actual = self.projections_at(position)
+        rows = [self.store.get(p) for p in sorted(skipped) if 1 <= p <= position]
+        affected = sorted({row.stream_id for row in rows if row is not None})
+        if not affected:
+            cart = self.cart_at(cart_id, position).state if cart_id is not None else None
+            return WhatIf(position, skipped, cart, actual, ())
+        with self.reader.readmodels.snapshot():
+            replays = [self._replay(stream_id, position, skipped) for stream_id in affected]
+            projections = self._projections_without(actual, position, replays)
+        problems = tuple(sorted((p for r in replays for p in r.problems), key=lambda p: p.position))
+        cart = None
+        if cart_id is not None:
+            replayed = {r.stream_id: r.state for r in replays}
+            cart = replayed.get(cart_id) or self.cart_at(cart_id, position).state
+        return WhatIf(position, skipped, cart, projections, problems)
+
+    def _replay(self, stream_id: str, position: int, skipped: frozenset[int]) -> "_CartReplay":
+        """One cart's events up to `position`, as recorded and without the skipped ones."""
+        rows = self.reader.readmodels.stream_fold_rows(stream_id, position)
+        recorded = Fold(None)
+        recorded.apply(rows)
+        state = initial_state(stream_id)
+        kept, dropped, problems = [], set(), []
+        for row in rows:
+            at, _, _, type_, schema_version, data, _ = row
+            if at in skipped:
+                dropped.add(at)
                 continue
             try:
-                event = self.service.decode(row)
+                event = decode_event(type_, schema_version, data, self.service.product_names, at)
             except UndecodableEvent:
-                kept.append(row)  # the fold reports it as undecodable
+                kept.append(row)  # still there, still undecodable: it takes its version
+                state = replace(state, version=state.version + 1)
                 continue
-            state = carts.get(row.stream_id) or initial_state(row.stream_id)
             try:
-                check(state, event)
+                again = reenact(state, event)
             except errors.DomainError as exc:
-                problems.append(SkippedEventProblem(row.position, str(exc)))
+                problems.append(SkippedEventProblem(at, str(exc)))
+                dropped.add(at)
                 continue
-            carts[row.stream_id] = evolve(state, event)
+            state = evolve(state, again)
+            if again is not event:  # a checkout at its new total
+                row = (*row[:5], orjson.dumps(again.data()).decode(), row[6])
             kept.append(row)
-        projections = fold_projections(kept, self.service.decode, position)
-        cart = carts.get(cart_id) if cart_id is not None else None
-        if cart_id is not None and cart is None:
-            cart = initial_state(cart_id)
-        return WhatIf(position, frozenset(skipped), cart, projections, tuple(problems))
+        without = Fold(None)
+        without.apply(kept)
+        return _CartReplay(stream_id, state, recorded, without, dropped, problems,
+                           kept[-1][6] if kept else None)
+
+    def _projections_without(self, actual: Projections, position: int,
+                             replays: list["_CartReplay"]) -> Projections:
+        """`actual` with each replayed cart's part taken out and its replay put in."""
+        open_carts = actual.carts_open
+        checked_out, orders, revenue = actual.carts_checked_out, actual.orders, actual.revenue_cents
+        products = {p.sku: [p.added_quantity, p.removed_count, p.purchased_quantity]
+                    for p in actual.products}
+        activity = dict(actual.activity)
+        for replay in replays:
+            for fold, sign in ((replay.recorded, -1), (replay.without, 1)):
+                open_carts += sign * fold.carts.open
+                checked_out += sign * fold.carts.checked_out
+                orders += sign * fold.revenue.orders
+                revenue += sign * fold.revenue.revenue_cents
+                for sku, figures in fold.products.products.items():
+                    mine = products.setdefault(sku, [0, 0, 0])
+                    for i, n in enumerate(figures):
+                        mine[i] += sign * n
+                for hour, n in fold.activity.counts.items():
+                    key = hour + ":00:00Z"
+                    activity[key] = activity.get(key, 0) + sign * n
+        dropped = set().union(*(r.dropped for r in replays))
+        return Projections(
+            as_of_position=position,
+            carts_open=open_carts,
+            carts_checked_out=checked_out,
+            carts_abandoned=self._abandoned_without(position, open_carts, replays, dropped),
+            orders=orders,
+            revenue_cents=revenue,
+            products=tuple(ProductFigures(sku, *f) for sku, f in sorted(products.items()) if any(f)),
+            activity=tuple((hour, n) for hour, n in sorted(activity.items()) if n),
+            undecodable=tuple(p for p in actual.undecodable if p not in dropped),
+        )
+
+    def _abandoned_without(self, position: int, open_carts: int, replays: list["_CartReplay"],
+                           dropped: set[int]) -> int:
+        # "60 minutes before the event at P" counts from the last event left in.
+        last = position
+        while (found := self.reader.readmodels.last_event_at_or_before(last)) is not None \
+                and found[0] in dropped:
+            last = found[0] - 1
+        if found is None:
+            return 0
+        moment = cutoff(found[1])
+        replayed = {r.stream_id for r in replays}
+        fold = self.reader.fold_to(position)
+        active = self.reader.open_carts_active_since(fold, position, moment) - replayed
+        active |= {r.stream_id for r in replays
+                   if r.without.carts.statuses.get(r.stream_id) == OPEN
+                   and r.last_recorded_at is not None and r.last_recorded_at >= moment}
+        return open_carts - len(active)
+
+    # -- the stored projections ------------------------------------------------------------
+
+    def lag(self) -> list[ProjectionLag]:
+        """Each projection's checkpoint (the last position it applied) against the
+        head: what the app shows as "catching up"."""
+        return Projector(self.store).lag()
+
+    def catch_up(self, progress: Progress | None = None) -> int:
+        """Fold into the stored projections the events they have not met yet, on a
+        connection of its own (any thread may call it); progress(done, total) in
+        events after each chunk. Returns the events folded."""
+        with self._own_connection() as store:
+            return Projector(store).catch_up(progress)
+
+    def rebuild(self, progress: Progress | None = None) -> int:
+        """Drop every projection and fold the whole log again (own connection too)."""
+        with self._own_connection() as store:
+            return Projector(store).rebuild(progress)
+
+    @contextmanager
+    def _own_connection(self):
+        if self.store.path == ":memory:":  # another connection would be another database
+            yield self.store
+            return
+        store = EventStore(self.store.path, synchronous="NORMAL")  # derived data only
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+@dataclass
+class _CartReplay:
+    stream_id: str
+    state: CartState  # in the what-if
+    recorded: Fold  # the cart's part of the projections, as recorded
+    without: Fold  # and in the what-if
+    dropped: set[int]  # skipped, and left out as now illegal
+    problems: list[SkippedEventProblem]
+    last_recorded_at: str | None  # of its last event left in
 
 
 def _line_changes(before: CartState, after: CartState) -> tuple[LineChange, ...]:
