@@ -1,0 +1,267 @@
+"""Export and import: rows as stored, all or nothing, the first bad line named, idempotent."""
+
+import json
+
+import orjson
+import pytest
+
+from cartui import importer
+from cartui.demo import write_demo
+from cartui.importer import ImportFileError, import_file
+from cartui.resources import load_catalog
+from cartui.service import CartService
+from cartui.store import EventStore
+
+
+def event(stream, version, type_, data, *, event_id=None, at="2026-01-05T10:00:00.000000Z",
+          schema_version=None, **more) -> dict:
+    schema = schema_version or (2 if type_ == "ItemAdded" else 1)
+    return {"stream_id": stream, "version": version, "type": type_, "schema_version": schema,
+            "data": data, "recorded_at": at,
+            "metadata": {"event_id": event_id or f"{stream}-{version}", "correlation_id": None,
+                         "causation_id": None}, **more}
+
+
+def espresso(quantity=1) -> dict:
+    return {"sku": "COF-ESP-1KG", "name": "Espresso Beans 1 kg", "unit_price_cents": 2490,
+            "quantity": quantity}
+
+
+def good_cart(stream="cart-a") -> list[dict]:
+    return [event(stream, 1, "CartCreated", {"customer": "Ada"}),
+            event(stream, 2, "ItemAdded", espresso(2)),
+            event(stream, 3, "ItemQuantityChanged", {"sku": "COF-ESP-1KG", "quantity": 3}),
+            event(stream, 4, "CartCheckedOut", {"total_cents": 7470, "item_count": 3})]
+
+
+def write_lines(path, lines) -> str:
+    path.write_bytes(b"".join((line if isinstance(line, bytes) else orjson.dumps(line)) + b"\n"
+                              for line in lines))
+    return str(path)
+
+
+def log_of(db) -> bytes:
+    with EventStore(db) as store:
+        return b"".join(row.export_line() + b"\n" for row in store.read_all(1))
+
+
+@pytest.fixture
+def service(tmp_db):
+    service = CartService(EventStore(tmp_db), load_catalog())
+    yield service
+    service.store.close()
+
+
+@pytest.fixture(params=["empty", "with events"])
+def target(request, tmp_db):
+    """The database an import goes into: empty (the fast path) or holding another cart."""
+    if request.param == "with events":
+        with EventStore(tmp_db) as store:
+            CartService(store, load_catalog()).create_cart("cart-other", "Grace")
+    return tmp_db
+
+
+# -- round trips -----------------------------------------------------------------------------
+
+def test_export_then_import_into_a_fresh_database_is_byte_identical(run_cli, tmp_path):
+    source, copy = tmp_path / "source.db", tmp_path / "copy.db"
+    with EventStore(source) as store:
+        write_demo(store, load_catalog(), carts=60)
+    exported = tmp_path / "events.jsonl"
+    assert run_cli("export", exported, "--db", source).status == 0
+    assert exported.read_bytes() == log_of(source)
+    assert run_cli("export", "--db", source).stdout.encode() == exported.read_bytes()
+
+    imported = run_cli("import", exported, "--db", copy)
+    assert imported.status == 0, imported.stderr
+    assert log_of(copy) == exported.read_bytes()
+
+
+def test_importing_the_same_file_twice_changes_nothing(run_cli, target, tmp_path):
+    file = write_lines(tmp_path / "cart.jsonl", good_cart())
+    first = run_cli("import", file, "--db", target)
+    assert first.status == 0 and "imported 4 events" in first.stdout
+    after_first = log_of(target)
+    second = run_cli("import", file, "--db", target)
+    assert second.status == 0
+    assert "nothing to import: 4 events already stored" in second.stdout
+    assert log_of(target) == after_first
+
+
+def test_positions_are_assigned_after_the_head(target, tmp_path):
+    with EventStore(target) as store:
+        head = store.head_position()
+        lines = [dict(line, position=1000 + i) for i, line in enumerate(good_cart())]
+        result = import_file(store, CartService(store, load_catalog()),
+                             write_lines(tmp_path / "f.jsonl", lines))
+        assert (result.appended, result.skipped) == (4, 0)
+        assert (result.first_position, result.last_position) == (head + 1, head + 4)
+        assert [r.position for r in store.read_all(1)] == list(range(1, head + 5))
+
+
+def test_an_import_continues_stored_carts(service, tmp_path):
+    service.create_cart("cart-a", "Ada")
+    service.add_item("cart-a", "COF-ESP-1KG", 1)
+    file = write_lines(tmp_path / "more.jsonl", [
+        event("cart-a", 3, "ItemAdded", espresso(4), at="2099-01-01T00:00:00Z"),
+        event("cart-a", 4, "CartCheckedOut", {"total_cents": 12450, "item_count": 5},
+              at="2099-01-01T00:00:00Z")])
+    assert import_file(service.store, service, file).appended == 2
+    state = service.load("cart-a").state
+    assert (state.status, state.version, state.total_cents) == ("checked_out", 4, 12450)
+
+
+def test_blank_lines_are_ignored(target, tmp_path):
+    file = tmp_path / "f.jsonl"
+    file.write_bytes(b"\n" + orjson.dumps(good_cart()[0]) + b"\n\n   \n")
+    with EventStore(target) as store:
+        assert import_file(store, CartService(store, load_catalog()), file).appended == 1
+
+
+def test_a_line_repeated_in_the_file_is_skipped(target, tmp_path):
+    cart = good_cart()
+    file = write_lines(tmp_path / "f.jsonl", [cart[0], cart[1], cart[1], cart[2], cart[0], cart[3]])
+    with EventStore(target) as store:
+        result = import_file(store, CartService(store, load_catalog()), file)
+        assert (result.appended, result.skipped) == (4, 2)
+        assert [r.version for r in store.read_all(1, stream_id="cart-a")] == [1, 2, 3, 4]
+
+
+# -- what is kept ----------------------------------------------------------------------------
+
+def test_a_schema_1_item_added_stays_schema_1_and_reads_upcast(run_cli, tmp_db, tmp_path):
+    old = event("cart-old", 2, "ItemAdded", {"sku": "TEA-EGR-100", "quantity": 2, "price": 6.9},
+                schema_version=1)
+    file = write_lines(tmp_path / "old.jsonl", [event("cart-old", 1, "CartCreated", {"customer": None}), old])
+    assert run_cli("import", file, "--db", tmp_db).status == 0
+    exported = [json.loads(line) for line in run_cli("export", "--db", tmp_db).stdout.splitlines()]
+    assert (exported[1]["schema_version"], exported[1]["data"]) == (1, old["data"])
+    shown = json.loads(run_cli("show", "cart-old", "--json", "--db", tmp_db).stdout)
+    assert shown["items"] == [{"sku": "TEA-EGR-100", "name": "Earl Grey Tea, 100 bags",
+                               "quantity": 2, "unit_price_cents": 690, "line_total_cents": 1380}]
+
+
+def test_prices_are_not_checked_against_todays_catalog(service, tmp_path):
+    cheap = dict(espresso(), unit_price_cents=1999, name="Espresso (old name)")
+    file = write_lines(tmp_path / "f.jsonl", [good_cart()[0], event("cart-a", 2, "ItemAdded", cheap)])
+    import_file(service.store, service, file)
+    line = service.load("cart-a").state.lines["COF-ESP-1KG"]
+    assert (line.name, line.unit_price_cents) == ("Espresso (old name)", 1999)
+
+
+def test_recorded_at_is_normalized_and_never_runs_backwards(service, tmp_path):
+    file = write_lines(tmp_path / "f.jsonl", [
+        event("cart-a", 1, "CartCreated", {"customer": None}, at="2026-01-05T11:00:00+01:00"),
+        event("cart-a", 2, "ItemAdded", espresso(), at="2026-01-05T12:30:00.5Z"),
+        event("cart-a", 3, "ItemAdded", espresso(), at="2026-01-05T09:00:00Z"),  # older than line 2
+    ])
+    import_file(service.store, service, file)
+    assert [r.recorded_at for r in service.store.read_all(1)] == [
+        "2026-01-05T10:00:00.000000Z", "2026-01-05T12:30:00.500000Z", "2026-01-05T12:30:00.500000Z"]
+
+
+def test_data_and_metadata_are_stored_compact_with_extra_metadata_kept(service, tmp_path):
+    line = good_cart()[0]
+    line["metadata"]["source"] = "shop-1"
+    (tmp_path / "f.jsonl").write_bytes(json.dumps(line, indent=None, separators=(", ", ": ")).encode())
+    import_file(service.store, service, tmp_path / "f.jsonl")
+    row = service.store.get(1)
+    assert row.data == '{"customer":"Ada"}'
+    assert json.loads(row.metadata)["source"] == "shop-1"
+
+
+# -- bad files: the first bad line named, nothing appended -----------------------------------
+
+def bad_line_cases():
+    cart = good_cart()
+    yield "not JSON", b'{"stream_id": "cart-a", ', "not valid JSON"
+    yield "not an object", b"[1, 2]", "a line must be a JSON object"
+    yield "missing field", {k: v for k, v in cart[1].items() if k != "recorded_at"}, \
+        "missing field 'recorded_at'"
+    yield "unknown field", dict(cart[1], colour="red"), "unknown field 'colour'"
+    yield "unknown type", dict(cart[1], type="ItemTeleported"), "unknown event type 'ItemTeleported'"
+    yield "unknown schema", dict(cart[1], schema_version=7), "unknown schema version 7 of ItemAdded"
+    yield "bad data", dict(cart[1], data=espresso(0)), "ItemAdded quantity"
+    yield "data without a name", dict(cart[1], data={"sku": "COF-ESP-1KG", "quantity": 1,
+                                                      "unit_price_cents": 100}), "name"
+    yield "bad cart id", dict(cart[1], stream_id=" cart-a"), "stream_id: cart id must be"
+    yield "no event_id", dict(cart[1], metadata={"correlation_id": None, "causation_id": None}), \
+        "metadata.event_id must be a non-empty string"
+    yield "bad correlation", dict(cart[1], metadata={"event_id": "e", "correlation_id": 5,
+                                                     "causation_id": None}), "correlation_id"
+    yield "time without zone", dict(cart[1], recorded_at="2026-01-05T10:00:00"), "has no timezone"
+    yield "version gap", dict(cart[1], version=3), \
+        "ItemAdded of 'cart-a' version 3 does not continue the stream, which is at version 1"
+    yield "created twice", event("cart-a", 2, "CartCreated", {"customer": None}, event_id="again"), \
+        "cart 'cart-a' already exists"
+    yield "before it exists", event("cart-b", 1, "ItemAdded", espresso()), "cart 'cart-b' does not exist"
+    yield "removing what is not there", event("cart-a", 2, "ItemRemoved", {"sku": "TEA-EGR-100"}), \
+        "sku 'TEA-EGR-100' is not in cart 'cart-a'"
+    yield "empty checkout", event("cart-a", 2, "CartCheckedOut", {"total_cents": 1, "item_count": 1}), \
+        "cart 'cart-a' is empty and cannot be checked out"
+
+
+@pytest.mark.parametrize("name, bad, message", list(bad_line_cases()),
+                         ids=[case[0] for case in bad_line_cases()])
+def test_a_bad_line_is_named_and_nothing_is_appended(run_cli, target, tmp_path, name, bad, message):
+    lines = [good_cart("cart-z")[0], good_cart()[0], bad, *good_cart("cart-y")]
+    file = write_lines(tmp_path / "bad.jsonl", lines)
+    before = log_of(target)
+    result = run_cli("import", file, "--db", target)
+    assert result.status == 2
+    assert len(result.error_lines) == 1 and result.error_lines[0].startswith("error: line 3: ")
+    assert message in result.error_lines[0]
+    assert log_of(target) == before
+
+
+def test_rules_hold_across_lines_and_against_the_stored_cart(service, tmp_path):
+    service.create_cart("cart-a")
+    service.add_item("cart-a", "COF-ESP-1KG", 60)
+    before = log_of(service.store.path)
+    file = write_lines(tmp_path / "f.jsonl", [event("cart-a", 3, "ItemAdded", espresso(40))])
+    with pytest.raises(ImportFileError, match="line 1: .*a line holds at most 99"):
+        import_file(service.store, service, file)
+    file = write_lines(tmp_path / "g.jsonl", [
+        event("cart-a", 3, "CartCheckedOut", {"total_cents": 60 * 2490, "item_count": 60}),
+        event("cart-a", 4, "ItemRemoved", {"sku": "COF-ESP-1KG"})])
+    with pytest.raises(ImportFileError, match="line 2: .*is checked out"):
+        import_file(service.store, service, file)
+    file = write_lines(tmp_path / "h.jsonl", [
+        event("cart-a", 3, "CartCheckedOut", {"total_cents": 100, "item_count": 60})])
+    with pytest.raises(ImportFileError, match="line 1: .*records total 100 and 60 items, but the "
+                                              "cart holds 149400 and 60"):
+        import_file(service.store, service, file)
+    assert log_of(service.store.path) == before
+
+
+def test_the_first_bad_line_wins_across_batches(target, tmp_path, monkeypatch):
+    monkeypatch.setattr(importer, "BATCH_LINES", 3)  # several batches, some inserted already
+    lines = [*good_cart("cart-1"), *good_cart("cart-2"),
+             event("cart-3", 1, "ItemRemoved", {"sku": "COF-ESP-1KG"}),  # line 9: a rule broken
+             b"{not json",  # line 10: malformed, in the same batch, but later
+             *good_cart("cart-4")]
+    file = write_lines(tmp_path / "f.jsonl", lines)
+    before = log_of(target)
+    with EventStore(target) as store:
+        with pytest.raises(ImportFileError, match="^line 9: ItemRemoved of 'cart-3'"):
+            import_file(store, CartService(store, load_catalog()), file)
+    assert log_of(target) == before
+
+
+def test_a_rule_broken_after_a_skipped_duplicate_is_still_found(target, tmp_path):
+    cart = good_cart()
+    lines = [cart[0], cart[1], cart[1], event("cart-a", 3, "ItemRemoved", {"sku": "TEA-EGR-100"})]
+    before = log_of(target)
+    with EventStore(target) as store:
+        with pytest.raises(ImportFileError, match="^line 4: .*is not in cart"):
+            import_file(store, CartService(store, load_catalog()), write_lines(tmp_path / "f.jsonl", lines))
+    assert log_of(target) == before
+
+
+def test_an_import_into_an_empty_database_keeps_its_indexes(tmp_db, tmp_path):
+    with EventStore(tmp_db) as store:
+        indexes = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        import_file(store, CartService(store, load_catalog()), write_lines(tmp_path / "f.jsonl", good_cart()))
+        assert {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")} \
+            == indexes
+        assert store.stored_event_ids(["cart-a-1", "cart-a-4"]) == {"cart-a-1", "cart-a-4"}

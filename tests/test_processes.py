@@ -1,0 +1,152 @@
+"""Real processes on one database file: concurrent writers, and a kill in the middle of an import."""
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import orjson
+import pytest
+
+from cartui.resources import load_catalog
+from cartui.service import CartService
+from cartui.store import EventStore
+
+ADDS_PER_PROCESS = 45  # two processes: at most 90, under the 99 a line holds
+
+# Adds one espresso at a time through the real command line code, once told to go;
+# prints the exit status of every `cartui add`.
+ADDER = """
+import contextlib, json, os, sys
+from cartui import cli
+db, cart, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+print("ready", flush=True)
+sys.stdin.readline()
+statuses = []
+with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+    for _ in range(count):
+        statuses.append(cli.run(["add", cart, "COF-ESP-1KG", "--db", db]))
+print(json.dumps(statuses), flush=True)
+"""
+
+# Imports a file with the real importer, saying so after every batch it has inserted.
+IMPORTER = """
+import sys
+from cartui.importer import import_file
+from cartui.resources import load_catalog
+from cartui.service import CartService
+from cartui.store import EventStore
+store = EventStore(sys.argv[1])
+import_file(store, CartService(store, load_catalog()), sys.argv[2],
+            progress=lambda done, total: print("progress", done, total, flush=True))
+print("committed", flush=True)
+"""
+
+
+def test_two_processes_adding_to_one_cart_lose_nothing(tmp_db, child_env):
+    with EventStore(tmp_db) as store:
+        CartService(store, load_catalog()).create_cart("cart-busy")
+    adders = [subprocess.Popen([sys.executable, "-c", ADDER, str(tmp_db), "cart-busy",
+                                str(ADDS_PER_PROCESS)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True, env=child_env) for _ in range(2)]
+    for adder in adders:
+        assert adder.stdout.readline() == "ready\n"
+    for adder in adders:  # both start adding at the same moment
+        adder.stdin.write("go\n")
+        adder.stdin.flush()
+    statuses = []
+    for adder in adders:
+        out, _ = adder.communicate(timeout=120)
+        assert adder.returncode == 0
+        statuses += json.loads(out)
+    assert set(statuses) <= {0, 3}  # each add landed, or gave up on the conflict with exit 3
+    landed = statuses.count(0)
+    with EventStore(tmp_db) as store:
+        state = CartService(store, load_catalog()).load("cart-busy").state
+        versions = [row.version for row in store.read_stream("cart-busy")]
+    assert state.lines["COF-ESP-1KG"].quantity == landed
+    assert versions == list(range(1, landed + 2))  # created, then one event per landed add
+
+
+@pytest.fixture(scope="module")
+def big_file(tmp_path_factory):
+    """60,000 valid events: 15,000 carts of 4 events each."""
+    path = tmp_path_factory.mktemp("big") / "big.jsonl"
+    lines = []
+    for cart in range(15_000):
+        stream = f"cart-{cart:06d}"
+        events = [("CartCreated", 1, {"customer": None}),
+                  ("ItemAdded", 2, {"sku": "TEA-EGR-100", "name": "Earl Grey", "unit_price_cents": 690,
+                                    "quantity": 2}),
+                  ("ItemAdded", 2, {"sku": "STA-PCL-HB", "name": "Pencils", "unit_price_cents": 490,
+                                    "quantity": 1}),
+                  ("CartCheckedOut", 1, {"total_cents": 1870, "item_count": 3})]
+        for version, (type_, schema_version, data) in enumerate(events, start=1):
+            lines.append(orjson.dumps({
+                "stream_id": stream, "version": version, "type": type_, "schema_version": schema_version,
+                "data": data, "metadata": {"event_id": f"{stream}-{version}", "correlation_id": None,
+                                           "causation_id": None},
+                "recorded_at": "2026-02-01T10:00:00.000000Z"}))
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path, len(lines)
+
+
+def wait_for(condition, what: str, process: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the import ended or took too long before {what}")
+        time.sleep(0.005)
+
+
+def assert_all_or_nothing(db, before: int, imported: int) -> None:
+    connection = sqlite3.connect(db)
+    try:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    finally:
+        connection.close()
+    with EventStore(db) as store:
+        assert store.head_position() in (before, before + imported)
+        assert len(store.stored_event_ids(["cart-000000-1", "cart-014999-4"])) in (0, 2)
+
+
+def test_a_killed_import_into_a_database_with_events_leaves_all_or_nothing(tmp_db, big_file,
+                                                                           popen_cartui):
+    path, count = big_file
+    with EventStore(tmp_db) as store:
+        CartService(store, load_catalog()).create_cart("cart-before")
+    wal = tmp_db.with_name(tmp_db.name + "-wal")
+    start_size = wal.stat().st_size if wal.exists() else 0
+    importing = popen_cartui("import", path, "--db", tmp_db)
+    # Mid-transaction: pages of the open transaction are spilling into the WAL.
+    wait_for(lambda: wal.exists() and wal.stat().st_size > start_size + 2_000_000,
+             "it wrote anything", importing)
+    importing.send_signal(signal.SIGKILL)
+    importing.wait(timeout=30)
+    assert_all_or_nothing(tmp_db, 1, count)
+    # And the database goes on working: the same import now lands whole.
+    with EventStore(tmp_db) as store:
+        from cartui.importer import import_file
+        if store.head_position() == 1:
+            assert import_file(store, CartService(store, load_catalog()), path).appended == count
+
+
+def test_a_killed_import_into_an_empty_database_leaves_nothing(tmp_db, big_file, child_env):
+    path, count = big_file
+    EventStore(tmp_db).close()
+    importing = subprocess.Popen([sys.executable, "-c", IMPORTER, str(tmp_db), str(path)],
+                                 stdout=subprocess.PIPE, text=True, env=child_env)
+    first = importing.stdout.readline()  # a batch is in; the transaction is still open
+    assert first.startswith("progress")
+    importing.send_signal(signal.SIGKILL)
+    rest, _ = importing.communicate(timeout=30)
+    assert_all_or_nothing(tmp_db, 0, count)
+    if "committed" not in rest:
+        with EventStore(tmp_db) as store:
+            assert store.head_position() == 0
+            # The indexes dropped for the fast path are all there again.
+            names = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
+            assert {"events_event_id", "events_stream_position", "events_recorded_at"} <= names
