@@ -332,9 +332,14 @@ class EventStore:
                    "ORDER BY version")
             args: tuple = (stream_id, after_version)
         else:
+            # Bounded below by the position of `after_version` too: the index range
+            # is then only the events after it (a snapshot's tail), not the whole
+            # stream up to the position (10,000 rows for a 10,000-event cart).
             sql = (f"SELECT {_COLUMNS} FROM events INDEXED BY events_stream_position "
-                   "WHERE stream_id = ? AND position <= ? AND version > ? ORDER BY position")
-            args = (stream_id, up_to_position, after_version)
+                   "WHERE stream_id = ? AND position <= ? AND version > ? AND position > "
+                   "COALESCE((SELECT position FROM events WHERE stream_id = ? AND version = ?), 0) "
+                   "ORDER BY position")
+            args = (stream_id, up_to_position, after_version, stream_id, after_version)
         for row in self.conn.execute(sql, args):
             yield RecordedEvent(*row)
 
