@@ -123,27 +123,32 @@ class Projector:
 
 
 class ProgressLine:
-    """A one-line progress report for a terminal: position, rate and time left."""
+    """A one-line progress report for a terminal: position, rate and time left.
+    Shown only once the work has taken `delay` seconds: short work stays quiet."""
 
     def __init__(self, write: Callable[[str], object], label: str = "catching up",
-                 every_seconds: float = 0.1) -> None:
+                 delay: float = 0.5, every: float = 0.1) -> None:
         self.write = write
         self.label = label
-        self.every_seconds = every_seconds
+        self.delay = delay
+        self.every = every
         self.started = time.perf_counter()
-        self.shown_at = 0.0
+        self.shown_at: float | None = None
 
     def __call__(self, done: int, total: int) -> None:
         now = time.perf_counter()
-        if done < total and now - self.shown_at < self.every_seconds:
+        elapsed = now - self.started
+        finished = done >= total
+        if elapsed < self.delay:
+            return
+        if not finished and self.shown_at is not None and now - self.shown_at < self.every:
             return
         self.shown_at = now
-        elapsed = max(now - self.started, 1e-9)
-        rate = done / elapsed
-        left = (total - done) / rate if rate else 0
-        width = 30
+        rate = done / max(elapsed, 1e-9)
+        left = (total - done) / rate if rate else 0.0
+        width = 24
         filled = width * done // total if total else width
-        self.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} "
-                   f"events, {rate:,.0f}/s, {left:,.0f} s left ")
-        if done >= total:
+        self.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] "
+                   f"{done:,}/{total:,} events, {rate:,.0f}/s, {left:,.0f} s left ")
+        if finished:
             self.write("\n")
