@@ -401,6 +401,111 @@ def verify(app: App) -> None:
     click.echo(f"all {count:,} events decode" if count else "the log is empty")
 
 
+# -- the read side ---------------------------------------------------------------------------
+
+@command()
+@click.option("--at", "at_position", type=click.IntRange(min=0), metavar="POSITION",
+              help="As of this global position (0: before the first event).")
+@click.option("--at-time", metavar="ISO", help="As of this instant, e.g. 2026-01-06T12:00:00Z.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def projections(app: App, at_position: int | None, at_time: str | None, as_json: bool) -> None:
+    """Print the read models, now or as they were at a position or a time.
+
+    The stored projections are first caught up from their checkpoints (with a
+    progress bar on a terminal when that takes a while).
+    """
+    from .history import History, PositionOutOfRange
+
+    if at_position is not None and at_time is not None:
+        raise click.UsageError("give --at or --at-time, not both")
+    history = History(app.store, app.service)
+    history.catch_up(_catch_up_progress("catching up the projections"))
+    if at_time is not None:
+        try:
+            at_position = history.position_at_time(at_time)
+        except ValueError as exc:
+            raise CliError(f"--at-time: {exc}") from None
+    try:
+        figures = history.projections_at(at_position)
+    except PositionOutOfRange as exc:
+        raise CliError(str(exc)) from None
+    if figures.undecodable:
+        shown = ", ".join(str(p) for p in figures.undecodable[:10])
+        more = "..." if len(figures.undecodable) > 10 else ""
+        click.echo(f"warning: {len(figures.undecodable):,} events cannot be decoded and were "
+                   f"skipped (positions {shown}{more}; `cartui verify` lists them)", err=True)
+    if as_json:
+        _echo_json(figures.to_json())
+        return
+    recorded_at = app.store.recorded_at(figures.as_of_position)
+    click.echo(f"Projections as of position {figures.as_of_position:,}"
+               + (f" ({recorded_at})" if recorded_at else ""))
+    click.echo()
+    click.echo(f"Carts    {figures.carts_open:,} open ({figures.carts_abandoned:,} abandoned: "
+               f"quiet for over 60 minutes) · {figures.carts_checked_out:,} checked out")
+    click.echo(f"Revenue  {figures.orders:,} orders · {money(figures.revenue_cents)} · "
+               f"average order {money(figures.average_order_cents)}")
+    if figures.products:
+        click.echo()
+        rows = [("SKU", "Added", "Removed", "Purchased")]
+        rows += [(p.sku, f"{p.added_quantity:,}", f"{p.removed_count:,}",
+                  f"{p.purchased_quantity:,}") for p in figures.products]
+        for line in table(rows, right={1, 2, 3}):
+            click.echo("  " + line)
+    if figures.activity:
+        click.echo()
+        first, last = figures.activity[0][0], figures.activity[-1][0]
+        click.echo(f"Activity {len(figures.activity):,} hours with events, {first} .. {last}; "
+                   "the latest (--json lists them all):")
+        rows = [("Hour", "Events")] + [(hour, f"{n:,}") for hour, n in figures.activity[-12:]]
+        for line in table(rows, right={1}):
+            click.echo("  " + line)
+
+
+@command()
+def rebuild(app: App) -> None:
+    """Drop every projection and fold the whole log again, from zero."""
+    from .history import History
+    from .projections.folds import PROJECTION_NAMES
+
+    history = History(app.store, app.service)
+    started = time.perf_counter()
+    count = history.rebuild(_catch_up_progress("rebuilding", delay=0))
+    seconds = time.perf_counter() - started
+    click.echo(f"rebuilt {len(PROJECTION_NAMES)} projections ({', '.join(PROJECTION_NAMES)}) "
+               f"from {count:,} events in {seconds:.1f} s")
+
+
+@command()
+@click.option("--events", "event_count", type=click.IntRange(min=100), default=1_000_000,
+              show_default=True, metavar="N", help="Events in the synthetic history.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (stable keys).")
+def bench(app: App, event_count: int, as_json: bool) -> None:
+    """Measure every speed figure on a synthetic history, in a temporary database,
+    each beside plain sqlite3 doing the same work in the same run."""
+    from .bench import format_report, run_bench
+
+    report = run_bench(event_count, say=lambda text: click.echo(f"bench: {text}", err=True))
+    if as_json:
+        _echo_json(report)
+    else:
+        click.echo(format_report(report))
+
+
+def _catch_up_progress(label: str, delay: float = 0.5):
+    """A progress line on stderr when it is a terminal (once the work has taken
+    `delay` seconds); None otherwise."""
+    if not sys.stderr.isatty():
+        return None
+    from .projections import ProgressLine
+
+    def write(text: str) -> None:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+    return ProgressLine(write, label, delay=delay)
+
+
 # -- the shop --------------------------------------------------------------------------------
 
 @command()
