@@ -44,6 +44,9 @@ except ImportError:  # pragma: no cover - only while the provider is being writt
     _EXTRA_COMMANDS = set()
 
 HISTORY, CARTS, EVENTS, APP = "History", "Carts", "Events", "App"
+# The stored projections may trail the head by this many events before the app
+# catches them up in a worker (a fold of that many events takes a few milliseconds).
+CATCH_UP_AFTER = 1000
 
 # Every key of the main screen, by help section. The footer, the help screen
 # and the command palette are all built from this one table, so they never drift.
@@ -197,6 +200,8 @@ class CartuiApp(App):
         self._data_version = store.data_version()
         self._play_timer: Timer | None = None
         self._panes_pending = False
+        # Where the stored projections are while a catch-up runs (None: not catching up).
+        self._projections_tip: int | None = None
 
     def get_default_screen(self) -> Screen:
         return MainScreen(self.store, self.service)
@@ -228,6 +233,7 @@ class CartuiApp(App):
 
     def start_showing(self) -> None:
         """The main screen is composed: fill it and start following the head."""
+        self.check_projections()
         self.refresh_view()
         self.set_interval(self.poll_interval, self.poll_for_new_events)
         self.event_log.focus()
@@ -249,6 +255,7 @@ class CartuiApp(App):
             new = positions_matching(self.store, self.event_filter, self.event_log.summary,
                                      old_head + 1, head)
             self.event_log.set_filter(self.event_log.matches + new)
+        self.check_projections()
         self.refresh_view()
 
     @property
@@ -281,6 +288,10 @@ class CartuiApp(App):
         self.event_log.describe(self.event_filter.text if self.event_filter else None)
         self.cart_pane.border_subtitle = ("pinned · f follows the cursor" if self.pinned_cart
                                           else "follows the cursor · f pins")
+        self._schedule_panes()
+
+    def _schedule_panes(self) -> None:
+        """Work the panes out once the keys already queued are handled (held keys coalesce)."""
         if not self._panes_pending:
             self._panes_pending = True
             self.call_after_refresh(self._update_panes)
@@ -303,11 +314,26 @@ class CartuiApp(App):
         if str(banner.content) != str(text):
             banner.update(text)
 
+    def _projections_within_reach(self, position: int) -> bool:
+        """Whether the figures at `position` come from a stored checkpoint plus a short fold.
+        While a catch-up is still far behind, asking would fold from zero on the UI thread."""
+        return self._projections_tip is None or position <= self._projections_tip + CATCH_UP_AFTER
+
     def _update_panes(self) -> None:
         self._panes_pending = False
         cursor = self.cursor
         position = cursor.position
         cart_id = self.selected_cart
+        if not self._projections_within_reach(position):
+            self.projections_pane.show_waiting()
+            if cursor.what_if:
+                self.cart_pane.show_nothing("The what-if is worked out once the projections "
+                                            "have caught up (see Projections).")
+            elif cart_id is None:
+                self.cart_pane.show_nothing("No cart here.")
+            else:
+                self.cart_pane.show(self.history.cart_at(cart_id, position).state, position)
+            return
         if cursor.what_if:
             world = self.history.what_if(position, cursor.skipped, cart_id)
             cart, projections = world.cart, world.projections
@@ -514,8 +540,26 @@ class CartuiApp(App):
         self.open(NewCartScreen(), create)
 
     def action_pick_cart(self) -> None:
+        self._load_carts_for_the_picker()
+
+    @work(thread=True, exclusive=True, group="carts")
+    def _load_carts_for_the_picker(self) -> None:
+        """Every cart's summary (seconds on a million events: each cart is loaded), on a
+        connection of its own, then the picker."""
+        self.post_message(TaskBar.Progress("Loading the carts…", 0, 0))
+        store = self._worker_store()
+        try:
+            service = self.service if store is self.store else CartService(store, self.catalog)
+            carts = service.list_carts()
+        finally:
+            if store is not self.store:
+                store.close()
+        self.call_from_thread(self._open_cart_picker, carts)
+
+    def _open_cart_picker(self, carts: list) -> None:
         from .screens.cart_picker import CartPickerScreen
-        self.open(CartPickerScreen(self.service.list_carts(), self.selected_cart),
+        self.main.query_one(TaskBar).finish()
+        self.open(CartPickerScreen(carts, self.selected_cart),
                   lambda cart_id: cart_id is not None and self.select_cart(cart_id))
 
     def select_cart(self, cart_id: str) -> None:
@@ -637,6 +681,57 @@ class CartuiApp(App):
             return self.store
         return EventStore(self.store.path)
 
+    # -- long work: the stored projections --------------------------------------------------
+
+    def check_projections(self) -> None:
+        """Catch the stored projections up in a worker when they trail the head by much
+        (a large import, events from another process): the panes wait, the UI does not."""
+        if self._projections_tip is not None:
+            return  # already catching up
+        lag = self.history.lag()
+        if lag and max(p.lag for p in lag) >= CATCH_UP_AFTER:
+            self.catch_up_projections()
+
+    def action_rebuild_projections(self) -> None:
+        self.catch_up_projections(rebuild=True)
+
+    def catch_up_projections(self, rebuild: bool = False) -> None:
+        lag = self.history.lag()
+        self._projections_tip = 0 if rebuild else min((p.position for p in lag), default=0)
+        self.projections_pane.show_catch_up(lag, rebuilding=rebuild)
+        self._catch_up_in_a_worker(rebuild)
+        self.refresh_view()
+
+    @work(thread=True, exclusive=True, group="projections")
+    def _catch_up_in_a_worker(self, rebuild: bool) -> None:
+        # History.catch_up / rebuild use a connection of their own: safe in this thread.
+        def progress(done: int, total: int) -> None:
+            self.post_message(ProjectionsPane.Progress(done, total))
+        try:
+            folded = (self.history.rebuild if rebuild else self.history.catch_up)(progress)
+        except Exception as exc:  # the app goes on with the plain fold; say what happened
+            self.post_message(ProjectionsPane.Finished(0, f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(ProjectionsPane.Finished(folded))
+
+    @on(ProjectionsPane.Progress)
+    def projections_progress(self, message: ProjectionsPane.Progress) -> None:
+        lag = self.history.lag()
+        self._projections_tip = min((p.position for p in lag), default=0)
+        self.projections_pane.show_catch_up(lag, done=message.done, total=message.total)
+        self._schedule_panes()
+
+    @on(ProjectionsPane.Finished)
+    def projections_finished(self, message: ProjectionsPane.Finished) -> None:
+        self._projections_tip = None
+        self.projections_pane.show_catch_up(None)
+        if message.error:
+            self.say(f"The projections could not be brought up to date: {message.error}",
+                     severity="error")
+        elif message.folded >= CATCH_UP_AFTER:
+            self.say(f"Projections up to date ({count(message.folded)} events folded).")
+        self.refresh_view()
+
     # -- long work: export -------------------------------------------------------------------
 
     def action_export(self) -> None:
@@ -705,6 +800,8 @@ class CartuiApp(App):
                                  partial(self.run_action, binding.action.removeprefix("app."))))
         commands.append(("Export events…", "Write every event to a JSON Lines file",
                          self.action_export))
+        commands.append(("Rebuild projections", "Drop the stored read models and fold the "
+                         "whole log again, with progress", self.action_rebuild_projections))
         return commands
 
     def say(self, message: str, **options) -> None:

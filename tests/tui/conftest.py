@@ -10,6 +10,7 @@ import pytest
 
 from cartui.demo import write_demo
 from cartui.history import History
+from cartui.projections.projector import Projector
 from cartui.resources import load_catalog
 from cartui.service import CartService
 from cartui.store import EventStore
@@ -37,10 +38,12 @@ def numbered_ids():
 
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory) -> Path:
-    """The demo history, written once per session; tests get a copy."""
+    """The demo history with its projections caught up (as `cartui demo` leaves it),
+    written once per session; tests get a copy."""
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     with EventStore(path) as store:
         write_demo(store, load_catalog())
+        Projector(store).catch_up()
     return path
 
 

@@ -9,6 +9,7 @@ import time
 import pytest
 from textual.widgets import DataTable, Input, Static
 
+from cartui.demo import write_demo
 from cartui.resources import load_catalog
 from cartui.service import CartService
 from cartui.store import ConcurrencyError, EventStore, parse_timestamp
@@ -490,6 +491,7 @@ async def test_cart_picker_chooses_the_cart_to_show(demo_app):
         await settle(pilot)
         assert demo_app.selected_cart != other
         await pilot.press("c")
+        await demo_app.workers.wait_for_complete()  # the cart list loads in a worker
         await settle(pilot)
         await type_in(pilot, other)
         await pilot.press("enter")
@@ -558,11 +560,84 @@ async def test_export_runs_in_a_worker(demo_app, tmp_path):
         assert any("Exported" in n for n in notices(demo_app))
 
 
+async def test_export_from_the_palette_asks_for_a_file(demo_app, tmp_path):
+    target = tmp_path / "out.jsonl"
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        export = next(c for name, _, c in demo_app.palette_commands() if name == "Export events…")
+        export()
+        await type_in(pilot, str(target))
+        await pilot.press("enter")
+        await demo_app.workers.wait_for_complete()
+        await settle(pilot)
+        assert len(target.read_bytes().splitlines()) == demo_app.cursor.head
+
+
+# -- the stored projections -----------------------------------------------------------------
+
+
+@pytest.fixture
+def demo_without_checkpoints(tmp_path):
+    """The demo history as a bare log: no projection has met any event yet."""
+    path = tmp_path / "bare.db"
+    with EventStore(path) as store:
+        write_demo(store, load_catalog())
+    return path
+
+
+async def test_projections_trailing_the_head_catch_up_in_a_worker(demo_without_checkpoints,
+                                                                    cartui_app):
+    app = cartui_app(demo_without_checkpoints)
+    assert max(p.lag for p in app.history.lag()) == app.store.head_position()
+    async with app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert all(p.lag == 0 for p in app.history.lag())
+        assert any("Projections up to date" in n for n in notices(app))
+        assert not app.projections_pane.has_class("-catching-up")
+        orders = app.history.projections_at(app.cursor.head).orders
+        assert f"Orders {orders:,}" in text_of(app, "#projection-figures")
+    app.store.close()
+
+
+async def test_while_catching_up_far_behind_the_panes_wait_instead_of_freezing(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        lag = demo_app.history.lag()
+        demo_app._projections_tip = 0  # as if a catch-up had only just started
+        demo_app.projections_pane.show_catch_up(lag, done=0, total=lag[0].head)
+        demo_app.refresh_view()
+        await settle(pilot)
+        assert "appear as soon as the checkpoints reach it" in text_of(
+            demo_app, "#projection-figures")
+        label = text_of(demo_app, "#catch-up-label")
+        assert "Catching up" in label and f"of {lag[0].head:,}" in label
+        await pilot.press("home", "right")  # near a checkpoint: figures at once
+        await settle(pilot)
+        assert "Open 1" in text_of(demo_app, "#projection-figures")
+
+
+async def test_rebuild_from_the_palette_list(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        rebuild = next(c for name, _, c in demo_app.palette_commands()
+                       if name == "Rebuild projections")
+        rebuild()
+        assert demo_app.projections_pane.has_class("-catching-up")
+        await demo_app.workers.wait_for_complete()
+        await settle(pilot)
+        assert not demo_app.projections_pane.has_class("-catching-up")
+        assert all(p.lag == 0 for p in demo_app.history.lag())
+        assert any(f"{demo_app.cursor.head:,} events folded" in n for n in notices(demo_app))
+
+
 # -- live updates ----------------------------------------------------------------------------
 
 
 APPEND_FROM_ANOTHER_PROCESS = """
 import sys
+from cartui.demo import write_demo
 from cartui.resources import load_catalog
 from cartui.service import CartService
 from cartui.store import EventStore
@@ -635,6 +710,7 @@ def test_every_key_of_the_issue_is_a_described_binding():
 def test_palette_offers_every_action_and_export(demo_app):
     names = [name for name, _, _ in demo_app.palette_commands()]
     assert "Export events…" in names
+    assert "Rebuild projections" in names
     for binding in MAIN_BINDINGS:
         if not binding.action.startswith(("app.focus", "app.command_palette")):
             assert binding.tooltip in names

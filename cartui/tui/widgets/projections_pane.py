@@ -6,6 +6,7 @@ from datetime import timedelta
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widgets import ProgressBar, Sparkline, Static
 
 from ...projections import Projections
@@ -113,9 +114,42 @@ class ProjectionsPane(VerticalScroll):
                 text.append(" " + figure.rjust(width))
         return text
 
-    def show_catch_up(self, label: str | None, done: int = 0, total: int = 0) -> None:
-        """A projection checkpoint behind the head: say how far it has come (None: caught up)."""
-        self.set_class(label is not None, "-catching-up")
-        self.query_one("#catch-up-label", Static).update(Text(label or ""))
-        bar = self.query_one("#catch-up-bar", ProgressBar)
-        bar.update(total=max(total, 1), progress=done)
+    # -- catching up ---------------------------------------------------------------------------
+
+    class Progress(Message):
+        """From the catch-up worker: `done` of `total` events folded so far."""
+
+        def __init__(self, done: int, total: int) -> None:
+            super().__init__()
+            self.done, self.total = done, total
+
+    class Finished(Message):
+        def __init__(self, folded: int, error: str | None = None) -> None:
+            super().__init__()
+            self.folded, self.error = folded, error
+
+    def show_catch_up(self, lag: "list | None", *, done: int = 0, total: int = 0,
+                      rebuilding: bool = False) -> None:
+        """Each stored projection's checkpoint against the head while a catch-up runs
+        (`lag`: ProjectionLag items; None: caught up)."""
+        self.set_class(lag is not None, "-catching-up")
+        if lag is None:
+            return
+        head = max((p.head for p in lag), default=0)
+        verb = "Rebuilding" if rebuilding else "Catching up"
+        text = Text.assemble((f"{verb} the projections", "bold"),
+                             f"  {count(done)} of {count(total)} events" if total else "")
+        for p in lag:
+            text.append(f"\n  {p.projection:<10} checkpoint {count(p.position)} of {count(head)}")
+        self.query_one("#catch-up-label", Static).update(text)
+        self.query_one("#catch-up-bar", ProgressBar).update(total=max(total, 1), progress=done)
+
+    def show_waiting(self) -> None:
+        """The cursor is beyond what the checkpoints cover yet: no figures rather than a freeze."""
+        self._shown = None
+        self.query_one("#projection-figures", Static).update(Text(
+            "The figures at this position appear as soon as the checkpoints reach it.",
+            "italic"))
+        self.query_one("#top-products", Static).update("")
+        self.query_one("#activity-label", Static).update("")
+        self.query_one("#activity", Sparkline).data = []

@@ -27,9 +27,10 @@ class TaskBar(Horizontal):
         yield ProgressBar(id="task-progress", show_eta=False)
 
     def show_progress(self, label: str, done: int, total: int) -> None:
+        """`total` 0: how long it takes is not known (the bar shows it is busy)."""
         self.add_class("-running")
         self.query_one("#task-label", Static).update(Text(label))
-        self.query_one(ProgressBar).update(total=max(total, 1), progress=done)
+        self.query_one(ProgressBar).update(total=total or None, progress=done)
 
     def finish(self) -> None:
         self.remove_class("-running")
