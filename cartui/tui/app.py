@@ -8,6 +8,7 @@ cart rule. The cursor model (cartui.tui.cursor) decides where in history we are.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -202,6 +203,7 @@ class CartuiApp(App):
         self._panes_pending = False
         # Where the stored projections are while a catch-up runs (None: not catching up).
         self._projections_tip: int | None = None
+        self._catch_up_started = (0.0, False)  # (monotonic time, a rebuild asked for)
 
     def get_default_screen(self) -> Screen:
         return MainScreen(self.store, self.service)
@@ -235,6 +237,8 @@ class CartuiApp(App):
         """The main screen is composed: fill it and start following the head."""
         self.check_projections()
         self.refresh_view()
+        # The History line's badges carry the theme's colours: draw them again in a new one.
+        self.theme_changed_signal.subscribe(self, lambda _: self.call_after_refresh(self.refresh_view))
         self.set_interval(self.poll_interval, self.poll_for_new_events)
         self.event_log.focus()
 
@@ -698,6 +702,7 @@ class CartuiApp(App):
     def catch_up_projections(self, rebuild: bool = False) -> None:
         lag = self.history.lag()
         self._projections_tip = 0 if rebuild else min((p.position for p in lag), default=0)
+        self._catch_up_started = (time.monotonic(), rebuild)
         self.projections_pane.show_catch_up(lag, rebuilding=rebuild)
         self._catch_up_in_a_worker(rebuild)
         self.refresh_view()
@@ -728,8 +733,10 @@ class CartuiApp(App):
         if message.error:
             self.say(f"The projections could not be brought up to date: {message.error}",
                      severity="error")
-        elif message.folded >= CATCH_UP_AFTER:
-            self.say(f"Projections up to date ({count(message.folded)} events folded).")
+        else:
+            started, asked = self._catch_up_started
+            if asked or time.monotonic() - started > 1.0:  # say so when it was asked or seen
+                self.say(f"Projections up to date ({count(message.folded)} events folded).")
         self.refresh_view()
 
     # -- long work: export -------------------------------------------------------------------

@@ -594,7 +594,6 @@ async def test_projections_trailing_the_head_catch_up_in_a_worker(demo_without_c
         await app.workers.wait_for_complete()
         await settle(pilot)
         assert all(p.lag == 0 for p in app.history.lag())
-        assert any("Projections up to date" in n for n in notices(app))
         assert not app.projections_pane.has_class("-catching-up")
         orders = app.history.projections_at(app.cursor.head).orders
         assert f"Orders {orders:,}" in text_of(app, "#projection-figures")
@@ -689,6 +688,18 @@ async def test_markup_in_data_is_shown_literally(empty_app):
         log = empty_app.main.query_one(EventLog)
         rendered = "".join(s.text for s in log.render_line(0 + log.row_count - 1 - int(log.scroll_y)))
         assert f"for {MARKUP}" in rendered
+
+
+async def test_a_new_theme_recolours_the_footer_and_history_line(demo_app):
+    def colours(selector: str) -> set:
+        content = demo_app.main.query_one(selector, Static).content
+        return {str(span.style) for span in content.spans}
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        keys, history = colours("#keys"), colours("#history-info")
+        demo_app.theme = "textual-light"
+        await settle(pilot)
+        assert colours("#keys") != keys and colours("#history-info") != history
 
 
 # -- the key table ---------------------------------------------------------------------------
