@@ -345,7 +345,10 @@ def export(app: App, file: Path | None) -> None:
             _silence_stdout()  # the reader went away (`cartui export | head`): not an error
         return
     # Written beside the target and renamed: FILE is never left half written.
-    handle, temporary = tempfile.mkstemp(prefix=f".{file.name}.", dir=file.parent or None)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{file.name}.", dir=file.parent)
+    except OSError as exc:
+        raise CliError(f"cannot write {file}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(handle, "wb") as out:
             count = export_events(store, out)

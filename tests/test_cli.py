@@ -262,6 +262,7 @@ def test_demo_writes_the_history_once(run_cli, tmp_db):
     (["events", "--from", "8"], 2, "position 8 is past the head (6)"),
     (["events", "--from", "0"], 2, "--from"),
     (["import", "no-such-file.jsonl"], 2, "does not exist"),
+    (["export", "no-such-directory/events.jsonl"], 2, "cannot write no-such-directory/events.jsonl"),
 ])
 def test_every_error_has_its_status_one_error_line_and_appends_nothing(
         run_cli, shop, args, status, message):
