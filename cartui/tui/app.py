@@ -9,6 +9,7 @@ cart rule. The cursor model (cartui.tui.cursor) decides where in history we are.
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -73,10 +74,10 @@ def key(keys: str, action: str, short: str, long: str, *, show: str | None = Non
 
 KEYS: dict[str, list[Binding]] = {
     HISTORY: [
-        key("left", "app.step(-1)", "back", "Step back one event", show="←", group=STEP,
-            priority=True),
-        key("right", "app.step(1)", "forward", "Step forward one event", show="→", group=STEP,
-            priority=True),
+        key("left", "app.step(-1)", "back", "Step back one event (one shown, when filtered)",
+            show="←", group=STEP, priority=True),
+        key("right", "app.step(1)", "forward", "Step forward one event (one shown, when filtered)",
+            show="→", group=STEP, priority=True),
         key("shift+left,pageup", f"app.step(-{BIG_STEP})", f"back {BIG_STEP}",
             f"Step back {BIG_STEP} events", show="⇧←", group=JUMP, priority=True),
         key("shift+right,pagedown", f"app.step({BIG_STEP})", f"forward {BIG_STEP}",
@@ -94,9 +95,9 @@ KEYS: dict[str, list[Binding]] = {
         key("x", "app.toggle_skip", "what-if",
             "What-if: skip or restore the event at the cursor (the store is untouched)",
             priority=True),
-        key("ctrl+left", "app.cart_event(-1)", "previous", "Previous event of the selected cart",
+        key("ctrl+left", "app.cart_event(-1)", "previous", "Previous event of the cart in the Cart pane",
             show="^←", group=CART_EVENTS, priority=True),
-        key("ctrl+right", "app.cart_event(1)", "next", "Next event of the selected cart",
+        key("ctrl+right", "app.cart_event(1)", "next", "Next event of the cart in the Cart pane",
             show="→", group=CART_EVENTS, priority=True),
     ],
     CARTS: [
@@ -366,7 +367,18 @@ class CartuiApp(App):
         self.refresh_view()
 
     def action_step(self, delta: int) -> None:
-        self.move_cursor(self.cursor.position + delta)
+        """`delta` events; while the log is filtered, `delta` of the events it shows."""
+        shown = self.event_log.matches
+        if shown is None:
+            self.move_cursor(self.cursor.position + delta)
+            return
+        if not shown:
+            return
+        position = self.cursor.position
+        last_at_or_before = bisect_right(shown, position) - 1
+        on_a_shown_row = last_at_or_before >= 0 and shown[last_at_or_before] == position
+        index = last_at_or_before + delta + (0 if delta > 0 or on_a_shown_row else 1)
+        self.move_cursor(shown[max(0, min(len(shown) - 1, index))])
 
     def action_go_start(self) -> None:
         self.move_cursor(0)

@@ -512,6 +512,14 @@ async def test_filter_the_event_stream_by_cart(demo_app):
         await until(pilot, lambda: log.matches is not None, what="the filter scan")
         assert log.matches == mine
         assert [log.row_at(i).stream_id for i in range(log.row_count)] == [cart] * len(mine)
+        await pilot.press("home", "right")  # the arrows walk the rows shown
+        assert demo_app.cursor.position == mine[0]
+        await pilot.press("right")
+        assert demo_app.cursor.position == mine[1]
+        await pilot.press("left")
+        assert demo_app.cursor.position == mine[0]
+        await pilot.press("end", "left")
+        assert demo_app.cursor.position == mine[-1]
         await pilot.press("slash")
         await settle(pilot)
         demo_app.screen.query_one(Input).value = ""
