@@ -301,7 +301,7 @@ def test_catching_up_in_a_worker_thread_while_the_owner_keeps_asking(tmp_path):
     from cartui.bench import synthetic_history, write_history
 
     world = World(tmp_path / "events.db")
-    write_history(world.store, synthetic_history(6000, CATALOG))
+    write_history(world.store, synthetic_history(6000, CATALOG), CATALOG)
     assert {lag.lag for lag in world.history.lag()} == {6000}
     progress = []
     worker = threading.Thread(target=world.history.catch_up,

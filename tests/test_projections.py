@@ -310,3 +310,43 @@ def test_fast_reading_agrees_with_the_codec(type_, schema_version, data):
         except UndecodableEvent as exc:
             got = ("undecodable", exc.reason)
         assert got == expected
+
+
+# -- the command line ----------------------------------------------------------------------------
+
+def test_the_projections_command_catches_up_then_answers_as_of_a_position(tmp_path, capsys):
+    from cartui.bench import synthetic_history, write_history
+    from cartui.cli import run
+
+    db = tmp_path / "events.db"
+    with EventStore(db) as store:
+        write_history(store, synthetic_history(800, CATALOG), CATALOG)
+    assert run(["projections", "--db", str(db), "--at", "500", "--json"]) == 0
+    printed = orjson.loads(capsys.readouterr().out)
+    with EventStore(db) as store:
+        assert {lag.lag for lag in Projector(store).lag()} == {0}  # caught up on the way
+        assert printed == plain_fold(store, 500).to_json()
+        moment = store.recorded_at(321)
+    assert run(["projections", "--db", str(db), "--at-time", moment, "--json"]) == 0
+    assert orjson.loads(capsys.readouterr().out)["as_of_position"] == 321
+
+    assert run(["projections", "--db", str(db)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("Projections as of position 800 (") and "Revenue" in text
+
+    assert run(["projections", "--db", str(db), "--at", "801"]) == 2
+    assert capsys.readouterr().err == "error: position 801 is outside the log (0..800)\n"
+
+
+def test_the_rebuild_command_folds_everything_again(tmp_path, capsys):
+    from cartui.bench import synthetic_history, write_history
+    from cartui.cli import run
+
+    db = tmp_path / "events.db"
+    with EventStore(db) as store:
+        write_history(store, synthetic_history(300, CATALOG), CATALOG)
+    assert run(["rebuild", "--db", str(db)]) == 0
+    assert capsys.readouterr().out.startswith(
+        "rebuilt 4 projections (carts, revenue, products, activity) from 300 events")
+    with EventStore(db) as store:
+        assert [lag.position for lag in Projector(store).lag()] == [300] * 4
