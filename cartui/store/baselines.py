@@ -107,8 +107,33 @@ with open(sys.argv[1], "rb") as lines:
             batch.clear()
     conn.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?)", batch)
 conn.execute("COMMIT")
+from cartui.store.baselines import report_peak_memory
+report_peak_memory()
 """
 
 
 def python_command(script: str, *args: str) -> list[str]:
     return [sys.executable, "-c", script, *args]
+
+
+_PEAK = "peak resident memory (kB): "
+
+
+def report_peak_memory() -> None:
+    """Tell the parent, on stderr, this process's peak resident memory. VmHWM counts
+    only since exec: the rusage of a child also holds its parent's peak."""
+    try:
+        with open("/proc/self/status") as status:
+            kilobytes = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        import resource
+        kilobytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    sys.stderr.write(f"\n{_PEAK}{kilobytes}\n")
+
+
+def peak_memory_reported(stderr: str) -> float | None:
+    """The peak memory in MB a process reported with report_peak_memory."""
+    for line in reversed(stderr.splitlines()):
+        if line.startswith(_PEAK):
+            return int(line[len(_PEAK):]) / 1024
+    return None
