@@ -29,11 +29,12 @@ it (or than the database's newest event) is recorded at that later time.
 
 import gc
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Iterator
 
 import orjson
 
@@ -118,12 +119,11 @@ class _FastPathFailed(Exception):
 def _import_path(store: EventStore, service: CartService, path: Path,
                  progress: Progress | None, fast: bool) -> ImportResult:
     total_bytes = path.stat().st_size
-    transaction = store.bulk_transaction() if fast else store.transaction()
     bulk = False
     with path.open("rb") as lines:
         try:
-            with transaction as bulk:
-                importer = _Importer(store, service, fast=bulk is True)
+            with _transaction(store, fast) as bulk:
+                importer = _Importer(store, service, fast=bulk)
                 batch: list[tuple[int, bytes]] = []
                 done_bytes = 0
                 for number, raw in enumerate(lines, start=1):
@@ -138,10 +138,22 @@ def _import_path(store: EventStore, service: CartService, path: Path,
                 if progress is not None:
                     progress(done_bytes, max(total_bytes, done_bytes))
         except (ImportFileError, ConcurrencyError):
-            if bulk is True:
+            if bulk:
                 raise _FastPathFailed() from None
             raise
     return importer.result()
+
+
+@contextmanager
+def _transaction(store: EventStore, fast: bool) -> Iterator[bool]:
+    """One transaction for the whole import; yields whether it is a bulk load
+    into an empty log (the fast path)."""
+    if fast:
+        with store.bulk_transaction() as bulk:
+            yield bulk
+    else:
+        with store.transaction():
+            yield False
 
 
 class _Importer:
@@ -211,7 +223,7 @@ class _Importer:
             _check_fields(number, obj)
         stream_id, version, type_, schema_version = (
             obj["stream_id"], obj["version"], obj["type"], obj["schema_version"])
-        if stream_id not in self.states:  # a stream already met has a valid id
+        if type(stream_id) is not str or stream_id not in self.states:  # one met already is valid
             try:
                 validate_cart_id(stream_id)
             except DomainError as exc:

@@ -185,6 +185,12 @@ def bad_line_cases():
     yield "data without a name", dict(cart[1], data={"sku": "COF-ESP-1KG", "quantity": 1,
                                                       "unit_price_cents": 100}), "name"
     yield "bad cart id", dict(cart[1], stream_id=" cart-a"), "stream_id: cart id must be"
+    yield "cart id not a string", dict(cart[1], stream_id=["cart-a"]), "stream_id: cart id must be"
+    yield "type not a string", dict(cart[1], type=["ItemAdded"]), "unknown event type ['ItemAdded']"
+    yield "schema not a number", dict(cart[1], schema_version="2"), "unknown schema version '2'"
+    yield "version not a number", dict(cart[1], version="2"), "version must be a whole number"
+    yield "data not an object", dict(cart[1], data=[1]), "data must be a JSON object"
+    yield "recorded_at not a string", dict(cart[1], recorded_at=5), "recorded_at"
     yield "no event_id", dict(cart[1], metadata={"correlation_id": None, "causation_id": None}), \
         "metadata.event_id must be a non-empty string"
     yield "bad correlation", dict(cart[1], metadata={"event_id": "e", "correlation_id": 5,
