@@ -23,7 +23,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Input, Static
+from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
 
 from ..domain import Catalog, errors
@@ -643,6 +643,11 @@ class CartuiApp(App):
             return
         from .screens.event_detail import EventDetailScreen
         self.open(EventDetailScreen(self.history.change_at(position)))
+
+    @on(DataTable.RowSelected, "#cart-lines")
+    def cart_line_chosen(self) -> None:
+        """enter in the Cart pane means what it means everywhere: the event's detail."""
+        self.action_show_detail()
 
     def action_filter_events(self) -> None:
         from .screens.event_filter import EventFilterScreen

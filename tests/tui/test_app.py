@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from textual.content import Content
 from textual.widgets import DataTable, Input, Static
 
 from cartui.demo import write_demo
@@ -690,6 +691,8 @@ async def test_markup_in_data_is_shown_literally(empty_app):
     async with empty_app.run_test(size=(120, 35)) as pilot:
         await settle(pilot)
         assert "No cart yet" in text_of(empty_app, "#cart-header")
+        log = empty_app.main.query_one(EventLog)
+        assert "No events yet" in log.render_line(0).text
         empty_app.run_command(lambda: empty_app.service.create_cart("cart-m", MARKUP), "cart-m")
         await settle(pilot)
         assert MARKUP in text_of(empty_app, "#cart-header")
@@ -708,6 +711,17 @@ async def test_a_new_theme_recolours_the_footer_and_history_line(demo_app):
         demo_app.theme = "textual-light"
         await settle(pilot)
         assert colours("#keys") != keys and colours("#history-info") != history
+
+
+async def test_a_filter_that_looks_like_markup_is_shown_as_typed(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        demo_app.apply_filter(MARKUP)
+        await until(pilot, lambda: demo_app.event_log.matches is not None, what="the scan")
+        await settle(pilot)
+        shown = Content.from_markup(demo_app.event_log.border_title).plain  # as drawn
+        assert f"filter {MARKUP} · 0 of" in shown
+        assert "No event matches" in demo_app.event_log.render_line(0).text
 
 
 # -- the key table ---------------------------------------------------------------------------

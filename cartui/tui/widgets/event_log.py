@@ -207,6 +207,8 @@ class EventLog(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         row = self.row_at(scroll_y + y)
         if row is None:
+            if y == 0 and self.row_count == 0:
+                return self._empty_line(width)
             return Strip.blank(width, self.rich_style)
         if row.position == self.cursor:
             row_style = self.get_component_rich_style("event-log--cursor")
@@ -219,6 +221,12 @@ class EventLog(ScrollView, can_focus=True):
         strip = Strip(text.render(self.app.console), text.cell_len)
         strip = strip.crop_extend(scroll_x, scroll_x + width, row_style)
         return strip.apply_style(self.rich_style).apply_meta({"position": row.position})
+
+    def _empty_line(self, width: int) -> Strip:
+        message = ("No event matches the filter: / changes or clears it." if self.matches is not None
+                   else "No events yet: n creates a cart. Events other processes append show up here.")
+        text = Text(message, self.get_component_rich_style("event-log--future"), end="")
+        return Strip(text.render(self.app.console)).crop_extend(0, width, self.rich_style)
 
     def _row_text(self, row: RecordedEvent, width: int, muted: bool = False) -> Text:
         """One row's columns; `muted` (not happened yet) drops their colours for the row's own."""
