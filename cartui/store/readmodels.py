@@ -24,27 +24,29 @@ READMODEL_FORMAT = 1
 READMODEL_TABLES = ("projection_positions", "projection_checkpoints", "proj_cart_status",
                     "proj_activity", "proj_undecodable")
 
+# Table names are placeholders: a rebuild fills a second set (suffix "_rebuild")
+# while readers keep using the first, then swaps it in.
 READMODEL_SCHEMA_SQL = """
-CREATE TABLE IF NOT EXISTS projection_positions (
+CREATE TABLE IF NOT EXISTS {projection_positions} (
     projection TEXT PRIMARY KEY,
     position   INTEGER NOT NULL,
     format     INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS projection_checkpoints (
+CREATE TABLE IF NOT EXISTS {projection_checkpoints} (
     position INTEGER PRIMARY KEY,
     state    BLOB NOT NULL
 );
-CREATE TABLE IF NOT EXISTS proj_cart_status (
+CREATE TABLE IF NOT EXISTS {proj_cart_status} (
     stream_id TEXT    NOT NULL,
     position  INTEGER NOT NULL,
     status    TEXT    NOT NULL,
     PRIMARY KEY (stream_id, position)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS proj_activity (
+CREATE TABLE IF NOT EXISTS {proj_activity} (
     hour   TEXT PRIMARY KEY,
     events INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS proj_undecodable (
+CREATE TABLE IF NOT EXISTS {proj_undecodable} (
     position INTEGER PRIMARY KEY,
     reason   TEXT NOT NULL
 );
@@ -55,11 +57,20 @@ FOLD_COLUMNS = "position, stream_id, version, type, schema_version, data, record
 
 
 class ReadModelStore:
-    """The derived tables of the projections, on an EventStore's connection."""
+    """The derived tables of the projections, on an EventStore's connection.
 
-    def __init__(self, store: EventStore) -> None:
+    `suffix` names another set of the same tables: the one a rebuild fills
+    before `promote` makes it the set everybody reads.
+    """
+
+    def __init__(self, store: EventStore, suffix: str = "") -> None:
         self.store = store
         self.conn = store.conn
+        self.suffix = suffix
+        self.tables = {table: table + suffix for table in READMODEL_TABLES}
+
+    def _sql(self, text: str) -> str:
+        return text.format(**self.tables)
 
     # -- reading the log -------------------------------------------------------------------
 
@@ -101,7 +112,7 @@ class ReadModelStore:
         """Each built projection's checkpoint; {} when none is built (or in another format)."""
         try:
             return {name: position for name, position in self.conn.execute(
-                "SELECT projection, position FROM projection_positions WHERE format = ?",
+                self._sql("SELECT projection, position FROM {projection_positions} WHERE format = ?"),
                 (READMODEL_FORMAT,))}
         except sqlite3.OperationalError:  # never built, or dropped by hand
             return {}
@@ -109,9 +120,9 @@ class ReadModelStore:
     def checkpoint_at_or_before(self, position: int) -> tuple[int, dict] | None:
         """(position, figures) of the newest checkpoint at or before a position."""
         try:
-            row = self.conn.execute(
-                "SELECT position, state FROM projection_checkpoints WHERE position <= ? "
-                "ORDER BY position DESC LIMIT 1", (position,)).fetchone()
+            row = self.conn.execute(self._sql(
+                "SELECT position, state FROM {projection_checkpoints} WHERE position <= ? "
+                "ORDER BY position DESC LIMIT 1"), (position,)).fetchone()
         except sqlite3.OperationalError:
             return None
         return (row[0], orjson.loads(row[1])) if row else None
@@ -122,24 +133,25 @@ class ReadModelStore:
         ids = list(stream_ids)
         if not ids:
             return {}
-        rows = self.conn.execute(
-            "SELECT ids.value, (SELECT status FROM proj_cart_status s WHERE s.stream_id = ids.value "
-            "AND s.position <= ? ORDER BY s.position DESC LIMIT 1) FROM json_each(?) ids",
+        rows = self.conn.execute(self._sql(
+            "SELECT ids.value, (SELECT status FROM {proj_cart_status} s WHERE s.stream_id = ids.value "
+            "AND s.position <= ? ORDER BY s.position DESC LIMIT 1) FROM json_each(?) ids"),
             (position, orjson.dumps(ids).decode()))
         return dict(rows.fetchall())
 
     def activity(self) -> list[tuple[str, int]]:
         """(hour, events) of every hour the projection has met, in time order."""
         try:
-            return self.conn.execute("SELECT hour, events FROM proj_activity ORDER BY hour").fetchall()
+            return self.conn.execute(
+                self._sql("SELECT hour, events FROM {proj_activity} ORDER BY hour")).fetchall()
         except sqlite3.OperationalError:
             return []
 
     def undecodable(self) -> list[tuple[int, str]]:
         """(position, reason) of every row the projections could not decode, in order."""
         try:
-            return self.conn.execute(
-                "SELECT position, reason FROM proj_undecodable ORDER BY position").fetchall()
+            return self.conn.execute(self._sql(
+                "SELECT position, reason FROM {proj_undecodable} ORDER BY position")).fetchall()
         except sqlite3.OperationalError:
             return []
 
@@ -167,14 +179,29 @@ class ReadModelStore:
         with self.store.transaction():
             self._clear()
 
+    def promote(self) -> bool:
+        """Make this set of tables the one everybody reads, in one transaction
+        (readers see the old set or the new one, never a mix). False when the
+        set is gone: another connection promoted it first."""
+        with self.store.transaction():
+            exists = self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                (self.tables["projection_positions"],)).fetchone()
+            if not exists:
+                return False
+            for table, ours in self.tables.items():
+                self.conn.execute(f"DROP TABLE IF EXISTS {table}")
+                self.conn.execute(f"ALTER TABLE {ours} RENAME TO {table}")
+        return True
+
     def _clear(self) -> None:
-        for table in READMODEL_TABLES:
+        for table in self.tables.values():
             self.conn.execute(f"DROP TABLE IF EXISTS {table}")
         self._create_tables()
 
     def _create_tables(self) -> None:
         # One statement at a time: executescript would commit the transaction we are in.
-        for statement in READMODEL_SCHEMA_SQL.split(";"):
+        for statement in self._sql(READMODEL_SCHEMA_SQL).split(";"):
             if statement.strip():
                 self.conn.execute(statement)
 
@@ -196,19 +223,21 @@ class ReadModelStore:
                 return False
             if clear:
                 self._clear()
-            self.conn.executemany("INSERT INTO proj_cart_status VALUES (?, ?, ?)", cart_status)
-            self.conn.executemany(
-                "INSERT INTO proj_activity VALUES (?, ?) "
-                "ON CONFLICT (hour) DO UPDATE SET events = events + excluded.events",
+            sql = self._sql
+            self.conn.executemany(sql("INSERT INTO {proj_cart_status} VALUES (?, ?, ?)"),
+                                  cart_status)
+            self.conn.executemany(sql(
+                "INSERT INTO {proj_activity} VALUES (?, ?) "
+                "ON CONFLICT (hour) DO UPDATE SET events = events + excluded.events"),
                 activity.items())
-            self.conn.executemany("INSERT INTO proj_undecodable VALUES (?, ?)", undecodable)
+            self.conn.executemany(sql("INSERT INTO {proj_undecodable} VALUES (?, ?)"), undecodable)
             if drop_checkpoint is not None:
-                self.conn.execute("DELETE FROM projection_checkpoints WHERE position = ?",
+                self.conn.execute(sql("DELETE FROM {projection_checkpoints} WHERE position = ?"),
                                   (drop_checkpoint,))
-            self.conn.executemany("INSERT OR REPLACE INTO projection_checkpoints VALUES (?, ?)",
-                                  checkpoints)
             self.conn.executemany(
-                "INSERT OR REPLACE INTO projection_positions VALUES (?, ?, ?)",
+                sql("INSERT OR REPLACE INTO {projection_checkpoints} VALUES (?, ?)"), checkpoints)
+            self.conn.executemany(
+                sql("INSERT OR REPLACE INTO {projection_positions} VALUES (?, ?, ?)"),
                 [(name, position, READMODEL_FORMAT) for name in names])
         return True
 
