@@ -266,6 +266,28 @@ def test_two_connections_catching_up_at_once_apply_every_event_once(tmp_path):
             assert derived_tables(first, 10) == derived_tables(fresh, 10)
 
 
+def test_readers_keep_the_old_projections_until_a_rebuild_swaps_the_new_ones_in(tmp_path):
+    from cartui.bench import synthetic_history
+
+    path = tmp_path / "events.db"
+    with EventStore(path) as store, EventStore(path) as other:
+        append(store, synthetic_history(1200, CATALOG).rows)
+        Projector(store).catch_up()
+        expected = plain_fold(store, 1100)
+        seen = []
+
+        def progress(done, total):
+            if 0 < done < total:  # mid-rebuild, on another connection
+                seen.append(ReadModelStore(other).positions())
+                assert ProjectionReader(other).at(1100) == expected
+
+        assert Projector(store, chunk_events=400).rebuild(progress) == 1200
+        assert seen == [dict.fromkeys(("carts", "revenue", "products", "activity"), 1200)] * 2
+        tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
+        assert not {t for t in tables if t.endswith("_rebuild")}
+        assert ProjectionReader(other).at(1100) == expected
+
+
 def test_projections_of_an_older_format_are_built_again():
     from cartui.bench import synthetic_history
 

@@ -43,11 +43,14 @@ class ProjectionLag:
         return max(self.head - self.position, 0)
 
 
+REBUILD_SUFFIX = "_rebuild"  # the set of tables a rebuild fills before swapping it in
+
+
 class Projector:
     def __init__(self, store: EventStore, *, checkpoint_every: int = CHECKPOINT_EVERY,
-                 chunk_events: int = CHUNK_EVENTS) -> None:
+                 chunk_events: int = CHUNK_EVENTS, tables_suffix: str = "") -> None:
         self.store = store
-        self.readmodels = ReadModelStore(store)
+        self.readmodels = ReadModelStore(store, tables_suffix)
         self.checkpoint_every = checkpoint_every
         self.chunk_events = chunk_events
 
@@ -59,9 +62,16 @@ class Projector:
         return [ProjectionLag(name, positions.get(name, 0), head) for name in PROJECTION_NAMES]
 
     def rebuild(self, progress: Progress | None = None) -> int:
-        """Drop every projection and fold the whole log again. Returns the events folded."""
-        self.readmodels.drop()
-        return self.catch_up(progress)
+        """Fold the whole log again from zero, into a second set of tables that then
+        replaces every projection in one transaction: meanwhile readers go on with
+        the old ones (the same facts, so answers do not change). Returns the events
+        folded."""
+        fresh = Projector(self.store, checkpoint_every=self.checkpoint_every,
+                          chunk_events=self.chunk_events, tables_suffix=REBUILD_SUFFIX)
+        fresh.readmodels.drop()  # whatever an interrupted rebuild left
+        folded = fresh.catch_up(progress)
+        fresh.readmodels.promote()
+        return folded + self.catch_up()  # the events appended meanwhile
 
     def catch_up(self, progress: Progress | None = None) -> int:
         """Fold the events after the projections' checkpoints, up to the head as it
