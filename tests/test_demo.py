@@ -65,8 +65,8 @@ def test_every_event_decodes_and_every_cart_obeys_the_rules(demo_db, rows):
 
 
 def test_carts_change_their_minds(demo_db, rows):
-    service = CartService(EventStore(demo_db), load_catalog())
-    decoded = [service.decode(row) for row in rows]
+    with EventStore(demo_db) as store:
+        decoded = [CartService(store, load_catalog()).decode(row) for row in rows]
     assert sum(isinstance(e, ItemRemoved) for e in decoded) >= 50
     assert sum(isinstance(e, ItemQuantityChanged) for e in decoded) >= 50
     events_per_cart = Counter(row.stream_id for row in rows)
