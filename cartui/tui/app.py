@@ -31,19 +31,19 @@ from ..history import History
 from ..service import CartService
 from ..store import ConcurrencyError, EventStore, parse_timestamp, utc_now
 from .cursor import BIG_STEP, HistoryCursor
+from .palette import CartuiCommands
+from .screens import (
+    CartPickerScreen, EventDetailScreen, EventFilterScreen, ExportScreen, GoToScreen, HelpScreen,
+    NewCartScreen, ProductPickerScreen,
+)
 from .widgets.cart_pane import CartPane
 from .widgets.event_log import EventFilter, EventLog, positions_matching
-from .widgets.formatting import count, full_time
+from .widgets.formatting import count, event_summary, full_time
 from .widgets.history_bar import HistoryBar, HistorySlider
 from .widgets.key_bar import KeyBar
 from .widgets.projections_pane import ProjectionsPane
 from .widgets.task_bar import TaskBar
 
-try:  # the palette provider lives with the dialogs (cartui/tui/palette.py)
-    from .palette import CartuiCommands
-    _EXTRA_COMMANDS: set = {CartuiCommands}
-except ImportError:  # pragma: no cover - only while the provider is being written
-    _EXTRA_COMMANDS = set()
 
 HISTORY, CARTS, EVENTS, APP = "History", "Carts", "Events", "App"
 # The stored projections may trail the head by this many events before the app
@@ -95,9 +95,11 @@ KEYS: dict[str, list[Binding]] = {
         key("x", "app.toggle_skip", "what-if",
             "What-if: skip or restore the event at the cursor (the store is untouched)",
             priority=True),
-        key("ctrl+left", "app.cart_event(-1)", "previous", "Previous event of the cart in the Cart pane",
+        key("ctrl+left", "app.cart_event(-1)", "previous",
+            "Previous event of the cart in the Cart pane",
             show="^←", group=CART_EVENTS, priority=True),
-        key("ctrl+right", "app.cart_event(1)", "next", "Next event of the cart in the Cart pane",
+        key("ctrl+right", "app.cart_event(1)", "next",
+            "Next event of the cart in the Cart pane",
             show="→", group=CART_EVENTS, priority=True),
     ],
     CARTS: [
@@ -177,7 +179,7 @@ class MainScreen(Screen):
 class CartuiApp(App):
     TITLE = "cartui"
     CSS_PATH = "app.tcss"
-    COMMANDS = App.COMMANDS | _EXTRA_COMMANDS
+    COMMANDS = App.COMMANDS | {CartuiCommands}
 
     def __init__(self, store: EventStore, service: CartService, history: History, *,
                  catalog: Catalog | None = None,
@@ -213,9 +215,7 @@ class CartuiApp(App):
 
     @property
     def main(self) -> MainScreen:
-        return self.get_default_screen_instance()
-
-    def get_default_screen_instance(self) -> MainScreen:
+        """The main screen, under whatever dialog is open."""
         screen = self.screen_stack[0]
         assert isinstance(screen, MainScreen)
         return screen
@@ -239,7 +239,8 @@ class CartuiApp(App):
         self.check_projections()
         self.refresh_view()
         # The History line's badges carry the theme's colours: draw them again in a new one.
-        self.theme_changed_signal.subscribe(self, lambda _: self.call_after_refresh(self.refresh_view))
+        self.theme_changed_signal.subscribe(
+            self, lambda _: self.call_after_refresh(self.refresh_view))
         self.set_interval(self.poll_interval, self.poll_for_new_events)
         self.event_log.focus()
 
@@ -265,7 +266,7 @@ class CartuiApp(App):
 
     @property
     def selected_cart(self) -> str | None:
-        """The cart the Cart pane shows: the pinned one, else the one the cursor's event is about."""
+        """The cart the Cart pane shows: the pinned one, else the cursor's event's cart."""
         if self.pinned_cart is not None:
             return self.pinned_cart
         position = self.cursor.position
@@ -402,7 +403,6 @@ class CartuiApp(App):
         return self.history.position_at_time(text)
 
     def action_go_to(self) -> None:
-        from .screens.goto import GoToScreen
         self.open(GoToScreen(self.resolve_position),
                   lambda position: position is not None and self.move_cursor(position))
 
@@ -505,20 +505,20 @@ class CartuiApp(App):
     # -- editing (only at the present) -------------------------------------------------------
 
     def _refuse_unless_present(self) -> bool:
-        """True when an edit may append; otherwise says why and how to get back."""
+        """True (and says why, and how to get back) when an edit may not append now."""
         cursor = self.cursor
+        if cursor.editable:
+            return False
         if cursor.what_if:
             self.say("A what-if is active: the screen does not show the stored history, "
-                        "so edits are off. Press end to clear it and return to LIVE.",
-                        title="Not at the present", severity="warning")
-            return True
-        if not cursor.live:
+                     "so edits are off. Press end to clear it and return to LIVE.",
+                     title="Not at the present", severity="warning")
+        else:
             self.say(f"You are looking at the past (position {count(cursor.position)} of "
-                        f"{count(cursor.head)}): edits only happen at the present. "
-                        "Press end to return to LIVE.", title="Not at the present",
-                        severity="warning")
-            return True
-        return False
+                     f"{count(cursor.head)}): edits only happen at the present. "
+                     "Press end to return to LIVE.", title="Not at the present",
+                     severity="warning")
+        return True
 
     def _selected_cart_or_say(self) -> str | None:
         if self.selected_cart is None:
@@ -536,8 +536,8 @@ class CartuiApp(App):
             return False
         except ConcurrencyError:
             self.say("Another process kept changing this cart, so the change was not "
-                        "saved. Nothing was lost: the log is as it was. Try again.",
-                        title="Busy", severity="error")
+                     "saved. Nothing was lost: the log is as it was. Try again.",
+                     title="Busy", severity="error")
             return False
         self.pinned_cart = cart_id
         self.head_changed()
@@ -546,8 +546,6 @@ class CartuiApp(App):
     def action_new_cart(self) -> None:
         if self._refuse_unless_present():
             return
-        from .screens.new_cart import NewCartScreen
-
         def create(answer: tuple[str | None, str | None] | None) -> None:
             if answer is None:
                 return
@@ -573,7 +571,6 @@ class CartuiApp(App):
         self.call_from_thread(self._open_cart_picker, carts)
 
     def _open_cart_picker(self, carts: list) -> None:
-        from .screens.cart_picker import CartPickerScreen
         self.main.query_one(TaskBar).finish()
         self.open(CartPickerScreen(carts, self.selected_cart),
                   lambda cart_id: cart_id is not None and self.select_cart(cart_id))
@@ -598,8 +595,6 @@ class CartuiApp(App):
     def action_add_item(self) -> None:
         if self._refuse_unless_present() or (cart_id := self._selected_cart_or_say()) is None:
             return
-        from .screens.product_picker import ProductPickerScreen
-
         def add(answer: tuple[str, int] | None) -> None:
             if answer is not None:
                 sku, quantity = answer
@@ -641,7 +636,6 @@ class CartuiApp(App):
         if position == 0:
             self.say("Position 0 is the empty world, before any event: step right first.")
             return
-        from .screens.event_detail import EventDetailScreen
         self.open(EventDetailScreen(self.history.change_at(position)))
 
     @on(DataTable.RowSelected, "#cart-lines")
@@ -650,7 +644,6 @@ class CartuiApp(App):
         self.action_show_detail()
 
     def action_filter_events(self) -> None:
-        from .screens.event_filter import EventFilterScreen
         current = self.event_filter.text if self.event_filter else ""
         self.open(EventFilterScreen(current), self.apply_filter)
 
@@ -759,7 +752,6 @@ class CartuiApp(App):
     # -- long work: export -------------------------------------------------------------------
 
     def action_export(self) -> None:
-        from .screens.export import ExportScreen
         stamp = self.clock().strftime("%Y%m%d-%H%M%S")
         default = str(Path.cwd() / f"cartui-events-{stamp}.jsonl")
         self.open(ExportScreen(default), lambda path: path and self.export_events(path))
@@ -809,7 +801,6 @@ class CartuiApp(App):
         return names.get(key, key)
 
     def action_help(self) -> None:
-        from .screens.help import HelpScreen
         self.open(HelpScreen(self.help_sections()))
 
     def palette_commands(self) -> list[tuple[str, str, Callable[[], object]]]:
@@ -846,7 +837,6 @@ class CartuiApp(App):
 
 
 def _plain_summary(service: CartService, row) -> str:
-    from .widgets.formatting import event_summary
     return event_summary(row, service.decode, service.product_names)
 
 

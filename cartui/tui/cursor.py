@@ -40,7 +40,7 @@ class HistoryCursor:
 
     @property
     def editable(self) -> bool:
-        """Edits append at the head; they only make sense when the screen shows the head as stored."""
+        """Edits append at the head: only when the screen shows the head as stored."""
         return self.live and not self.what_if
 
     # -- moving ------------------------------------------------------------------------------

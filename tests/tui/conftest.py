@@ -21,7 +21,7 @@ NOW = datetime(2026, 1, 12, 9, 0, tzinfo=timezone.utc)
 
 
 class StepClock:
-    """A clock that moves one second each time it is read: appends get distinct, repeatable times."""
+    """A clock one second further on each time it is read: distinct, repeatable times."""
 
     def __init__(self, start: datetime = NOW) -> None:
         self.now = start

@@ -212,6 +212,14 @@ async def test_slider_and_rows_answer_the_mouse(demo_app):
         await settle(pilot)
         assert demo_app.cursor.position == slider.position_at(middle)
         assert 0 < demo_app.cursor.position < demo_app.cursor.head
+        await pilot.mouse_down(HistorySlider, offset=(10, 0))  # drag the knob
+        await pilot.hover(HistorySlider, offset=(30, 0))
+        await settle(pilot)
+        assert demo_app.cursor.position == slider.position_at(30)
+        await pilot.mouse_up(HistorySlider, offset=(30, 0))
+        await pilot.hover(HistorySlider, offset=(50, 0))  # released: hovering moves nothing
+        await settle(pilot)
+        assert demo_app.cursor.position == slider.position_at(30)
         log = demo_app.main.query_one(EventLog)
         row = log.row_at(int(log.scroll_y) + 1)
         await pilot.click(EventLog, offset=(5, 2))  # the border, then the first two rows
@@ -538,9 +546,9 @@ async def test_filter_by_type_and_text(demo_app):
         await until(pilot, lambda: log.matches is not None, what="the filter scan")
         assert {log.row_at(i).type for i in range(log.row_count)} == {"CartCheckedOut"}
         demo_app.apply_filter("matcha")
-        await until(pilot, lambda: log.matches is not None and demo_app.event_filter.text == "matcha"
-                    and log.row_count and "Matcha" in log.summary(log.row_at(0)),
-                    what="the text filter")
+        await until(pilot, lambda: log.matches is not None and log.row_count
+                    and demo_app.event_filter.text == "matcha"
+                    and "Matcha" in log.summary(log.row_at(0)), what="the text filter")
 
 
 async def test_ctrl_arrows_walk_the_selected_cart(demo_app):
@@ -697,7 +705,7 @@ async def test_markup_in_data_is_shown_literally(empty_app):
         await settle(pilot)
         assert MARKUP in text_of(empty_app, "#cart-header")
         log = empty_app.main.query_one(EventLog)
-        rendered = "".join(s.text for s in log.render_line(0 + log.row_count - 1 - int(log.scroll_y)))
+        rendered = log.render_line(log.row_count - 1 - int(log.scroll_y)).text
         assert f"for {MARKUP}" in rendered
 
 

@@ -223,8 +223,10 @@ class EventLog(ScrollView, can_focus=True):
         return strip.apply_style(self.rich_style).apply_meta({"position": row.position})
 
     def _empty_line(self, width: int) -> Strip:
-        message = ("No event matches the filter: / changes or clears it." if self.matches is not None
-                   else "No events yet: n creates a cart. Events other processes append show up here.")
+        if self.matches is not None:
+            message = "No event matches the filter: / changes or clears it."
+        else:
+            message = "No events yet: n creates a cart. Events other processes append show up here."
         text = Text(message, self.get_component_rich_style("event-log--future"), end="")
         return Strip(text.render(self.app.console)).crop_extend(0, width, self.rich_style)
 
@@ -282,7 +284,7 @@ class EventLog(ScrollView, can_focus=True):
     # -- the title ---------------------------------------------------------------------------
 
     def describe(self, filter_text: str | None, scanning: str | None = None) -> None:
-        """The border title: "Events", the filter (typed by the user, shown literally) and counts."""
+        """The border title: "Events", the filter (as typed, shown literally) and counts."""
         title = Content("Events")
         if filter_text:
             shown = f"{count(self.row_count)} of {count(self.head)}"

@@ -38,7 +38,8 @@ class KeyBar(Static):
     def on_mount(self) -> None:
         self._layout()
         # The colours are baked into the text: draw it again in a new theme's.
-        self.app.theme_changed_signal.subscribe(self, lambda _: self.call_after_refresh(self._layout))
+        self.app.theme_changed_signal.subscribe(
+            self, lambda _: self.call_after_refresh(self._layout))
 
     def on_resize(self) -> None:
         self._layout()

@@ -71,7 +71,8 @@ class ProjectionsPane(VerticalScroll):
             self.show(*shown)
 
     def show(self, p: Projections, product_names: dict[str, str]) -> None:
-        if self._shown is not None and replace(self._shown[0], as_of_position=p.as_of_position) == p:
+        shown = self._shown
+        if shown is not None and replace(shown[0], as_of_position=p.as_of_position) == p:
             return  # the event at the cursor moved no figure
         self._shown = (p, product_names)
         figures = _figure_lines(self.content_region.width - 1, [
