@@ -309,10 +309,11 @@ class CartuiApp(App):
         if cursor.what_if:
             skipped = ", ".join(str(p) for p in sorted(cursor.skipped)[:3])
             more = f" and {len(cursor.skipped) - 3} more" if len(cursor.skipped) > 3 else ""
-            message = (f"WHAT-IF · without event {skipped}{more} · the store is untouched · "
-                       f"{where} · x restores, end returns to LIVE")
+            # What to do first: a narrow screen cuts the end of the line.
+            message = (f"WHAT-IF without event {skipped}{more} · x restores, end returns to LIVE"
+                       f" · the store is untouched · {where}")
         elif not cursor.live:
-            message = f"◀ PAST · {where} · {when} · read-only: end returns to LIVE"
+            message = f"◀ PAST · read-only, end returns to LIVE · {where} · {when}"
         else:
             message = ""
         banner = self.main.query_one("#banner", Static)

@@ -15,7 +15,7 @@ from cartui.resources import load_catalog
 from cartui.service import CartService
 from cartui.store import ConcurrencyError, EventStore, parse_timestamp
 from cartui.tui.app import KEYS, MAIN_BINDINGS, MainScreen
-from cartui.tui.cursor import BIG_STEP
+from cartui.tui.cursor import BIG_STEP, LONGEST_REAL_TIME_GAP, HistoryCursor
 from cartui.tui.widgets.event_log import EventLog
 from cartui.tui.widgets.history_bar import HistorySlider
 
@@ -692,6 +692,22 @@ async def test_the_past_stays_put_while_another_thread_appends(demo_app, demo_db
         assert demo_app.cursor.position == position and not demo_app.cursor.live
 
 
+async def test_a_filtered_log_takes_in_matching_events_as_they_arrive(demo_app, demo_db):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        log = demo_app.main.query_one(EventLog)
+        demo_app.apply_filter("cart:cart-later")
+        await until(pilot, lambda: log.matches is not None, what="the filter scan")
+        assert log.row_count == 0
+        head = demo_app.cursor.head
+        with EventStore(demo_db) as other:
+            service = CartService(other, load_catalog())
+            service.create_cart("cart-other", None)
+            service.create_cart("cart-later", "Ada")
+        await until(pilot, lambda: demo_app.cursor.head == head + 2, what="the new events")
+        assert log.matches == [head + 2]
+
+
 # -- text from data is literal ---------------------------------------------------------------
 
 
@@ -755,3 +771,48 @@ def test_palette_offers_every_action_and_export(demo_app):
     for binding in MAIN_BINDINGS:
         if not binding.action.startswith(("app.focus", "app.command_palette")):
             assert binding.tooltip in names
+
+
+# -- the cursor model (pure) -----------------------------------------------------------------
+
+
+def test_cursor_follows_the_head_only_when_live():
+    cursor = HistoryCursor(head=10, position=10)
+    cursor.head_moved(12)
+    assert cursor.position == 12 and cursor.live
+    cursor.step(-3)
+    cursor.head_moved(20)
+    assert cursor.position == 9 and not cursor.live
+    cursor.move_to(99)
+    assert cursor.position == 20 and cursor.live
+    cursor.move_to(-5)
+    assert cursor.position == 0
+
+
+def test_cursor_what_if_blocks_edits_and_end_clears_it():
+    cursor = HistoryCursor(head=10, position=10)
+    assert cursor.editable
+    assert cursor.toggle_skip(10) is True
+    assert cursor.what_if and cursor.live and not cursor.editable
+    assert cursor.toggle_skip(10) is False and not cursor.what_if
+    cursor.toggle_skip(4)
+    cursor.go_live()
+    assert cursor.editable and cursor.skipped == frozenset()
+    with pytest.raises(ValueError, match="position 0"):
+        cursor.toggle_skip(0)
+
+
+def test_cursor_speeds_and_real_time_gaps():
+    cursor = HistoryCursor(head=10)
+    assert cursor.speed_label == "1x" and cursor.delay_before_next() == 0.5
+    cursor.slower()
+    assert cursor.speed_label == "1x"
+    cursor.faster()
+    cursor.faster()
+    assert cursor.speed_label == "10x" and cursor.delay_before_next(100.0) == 0.05
+    cursor.faster()
+    cursor.faster()
+    assert cursor.real_time and cursor.speed_label == "real time"
+    assert cursor.delay_before_next(1.5) == 1.5
+    assert cursor.delay_before_next(3600.0) == LONGEST_REAL_TIME_GAP  # hours are shortened
+    assert cursor.delay_before_next(-1.0) == 0.0
