@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from cartui.bench import synthetic_history, write_history
 from cartui.domain import errors, evolve, fold, initial_state
 from cartui.history import History, PositionOutOfRange, reenact
 from cartui.projections import fold_projections
@@ -298,8 +299,6 @@ def test_what_if_equals_the_plain_replay_without_the_skipped_events(commands, da
 # -- the stored projections ----------------------------------------------------------------------
 
 def test_catching_up_in_a_worker_thread_while_the_owner_keeps_asking(tmp_path):
-    from cartui.bench import synthetic_history, write_history
-
     world = World(tmp_path / "events.db")
     write_history(world.store, synthetic_history(6000, CATALOG), CATALOG)
     assert {lag.lag for lag in world.history.lag()} == {6000}

@@ -19,11 +19,13 @@ from datetime import datetime, timedelta, timezone
 import orjson
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from cartui.bench import synthetic_history, write_history
+from cartui.cli import run
 from cartui.projections import Projections, Projector, ProjectionReader, fold_projections
 from cartui.projections.facts import fact_of, read_fact
 from cartui.resources import load_catalog
 from cartui.service import CartService
-from cartui.store import EventStore, RecordedEvent, UndecodableEvent, decode_event, format_timestamp
+from cartui.store import EventStore, UndecodableEvent, decode_event, format_timestamp
 from cartui.store.readmodels import ReadModelStore
 
 CATALOG = load_catalog()
@@ -162,8 +164,6 @@ def test_projections_at_every_position_equal_the_plain_fold(rows, data):
 
 def test_a_large_log_from_checkpoints_equals_the_plain_fold():
     """Thousands of interleaved carts (the bench's history), checkpoints every 100."""
-    from cartui.bench import synthetic_history
-
     store = new_store(synthetic_history(3000, CATALOG, seed=3).rows)
     Projector(store, checkpoint_every=100, chunk_events=700).catch_up()
     rows = list(store.read_all())
@@ -177,8 +177,6 @@ def test_a_large_log_from_checkpoints_equals_the_plain_fold():
 
 
 def test_deleting_the_derived_tables_changes_no_answer():
-    from cartui.bench import synthetic_history
-
     store = new_store(synthetic_history(1500, CATALOG, seed=5).rows)
     Projector(store, checkpoint_every=50).catch_up()
     reader = ProjectionReader(store)
@@ -222,8 +220,6 @@ def test_a_row_that_cannot_be_decoded_is_reported_and_the_fold_goes_on():
 # -- the stored projections ----------------------------------------------------------------------
 
 def test_lag_is_the_distance_from_each_checkpoint_to_the_head():
-    from cartui.bench import synthetic_history
-
     rows = synthetic_history(500, CATALOG).rows
     store = new_store(rows[:300])
     projector = Projector(store)
@@ -235,8 +231,6 @@ def test_lag_is_the_distance_from_each_checkpoint_to_the_head():
 
 
 def test_catch_up_reports_progress_in_events_up_to_the_total():
-    from cartui.bench import synthetic_history
-
     store = new_store(synthetic_history(1000, CATALOG).rows)
     calls = []
     assert Projector(store, chunk_events=300).rebuild(lambda done, total: calls.append((done, total))) == 1000
@@ -247,8 +241,6 @@ def test_catch_up_reports_progress_in_events_up_to_the_total():
 def test_two_connections_catching_up_at_once_apply_every_event_once(tmp_path):
     """A second connection catches up in the middle of the first's run: the first
     notices (its next chunk would not follow on) and goes on from there."""
-    from cartui.bench import synthetic_history
-
     path = tmp_path / "events.db"
     with EventStore(path) as first, EventStore(path) as second:
         append(first, synthetic_history(2000, CATALOG).rows)
@@ -267,8 +259,6 @@ def test_two_connections_catching_up_at_once_apply_every_event_once(tmp_path):
 
 
 def test_readers_keep_the_old_projections_until_a_rebuild_swaps_the_new_ones_in(tmp_path):
-    from cartui.bench import synthetic_history
-
     path = tmp_path / "events.db"
     with EventStore(path) as store, EventStore(path) as other:
         append(store, synthetic_history(1200, CATALOG).rows)
@@ -289,8 +279,6 @@ def test_readers_keep_the_old_projections_until_a_rebuild_swaps_the_new_ones_in(
 
 
 def test_projections_of_an_older_format_are_built_again():
-    from cartui.bench import synthetic_history
-
     store = new_store(synthetic_history(300, CATALOG).rows)
     Projector(store).catch_up()
     store.conn.execute("UPDATE projection_positions SET format = 0")  # as an older cartui left it
@@ -337,9 +325,6 @@ def test_fast_reading_agrees_with_the_codec(type_, schema_version, data):
 # -- the command line ----------------------------------------------------------------------------
 
 def test_the_projections_command_catches_up_then_answers_as_of_a_position(tmp_path, capsys):
-    from cartui.bench import synthetic_history, write_history
-    from cartui.cli import run
-
     db = tmp_path / "events.db"
     with EventStore(db) as store:
         write_history(store, synthetic_history(800, CATALOG), CATALOG)
@@ -361,9 +346,6 @@ def test_the_projections_command_catches_up_then_answers_as_of_a_position(tmp_pa
 
 
 def test_the_rebuild_command_folds_everything_again(tmp_path, capsys):
-    from cartui.bench import synthetic_history, write_history
-    from cartui.cli import run
-
     db = tmp_path / "events.db"
     with EventStore(db) as store:
         write_history(store, synthetic_history(300, CATALOG), CATALOG)
