@@ -64,10 +64,10 @@ class CartsProjection:
 
     name = "carts"
 
-    def __init__(self, figures: dict | None, carts: CartsAsOfStart) -> None:
+    def __init__(self, figures: dict | None, as_of_start: CartsAsOfStart) -> None:
         self.open = figures["open"] if figures else 0
         self.checked_out = figures["checked_out"] if figures else 0
-        self.carts = carts
+        self.as_of_start = as_of_start
         self.statuses: dict[str, str | None] = {}  # as of the fold's position, for carts met
         self.new_statuses: list[tuple[str, int, str]] = []  # to persist
 
@@ -77,7 +77,7 @@ class CartsProjection:
     def set_status(self, stream_id: str, position: int, status: str) -> None:
         before = self.statuses.get(stream_id, _UNKNOWN)
         if before is _UNKNOWN:
-            before = None if self.carts.knows_from_scratch(stream_id) \
+            before = None if self.as_of_start.knows_from_scratch(stream_id) \
                 else self.statuses_of([stream_id])[stream_id]
         if before == OPEN:
             self.open -= 1
@@ -97,12 +97,12 @@ class CartsProjection:
             status = self.statuses.get(stream_id, _UNKNOWN)
             if status is not _UNKNOWN:
                 found[stream_id] = status
-            elif self.carts.knows_from_scratch(stream_id):
+            elif self.as_of_start.knows_from_scratch(stream_id):
                 found[stream_id] = None
             else:
                 ask.append(stream_id)
         if ask:  # carts the fold has not seen change: as they were at its start
-            asked = self.carts.statuses(ask)
+            asked = self.as_of_start.statuses(ask)
             self.statuses.update(asked)
             found.update(asked)
         return found
@@ -134,10 +134,10 @@ class ProductsProjection:
 
     name = "products"
 
-    def __init__(self, figures: dict | None, carts: CartsAsOfStart) -> None:
+    def __init__(self, figures: dict | None, as_of_start: CartsAsOfStart) -> None:
         self.products: dict[str, list[int]] = (
             {sku: list(f) for sku, f in figures.items()} if figures else {})
-        self.carts = carts
+        self.as_of_start = as_of_start
         self.lines: dict[str, dict[str, int]] = {}  # carts whose lines the fold knows
         # Carts that began before the fold: their line events, applied to the
         # lines they had at the start only if they check out (rarely asked).
@@ -154,7 +154,7 @@ class ProductsProjection:
 
     def _lines_or_pending(self, stream_id: str, type_: str, fact: tuple) -> dict | None:
         """The cart's lines if the fold can know them, else None with the event kept aside."""
-        if self.carts.knows_from_scratch(stream_id):
+        if self.as_of_start.knows_from_scratch(stream_id):
             lines = self.lines[stream_id] = {}
             return lines
         self.pending.setdefault(stream_id, []).append((type_, fact))
@@ -191,10 +191,10 @@ class ProductsProjection:
     def checked_out(self, stream_id: str) -> None:
         lines = self.lines.get(stream_id)
         if lines is None:
-            if self.carts.knows_from_scratch(stream_id):
+            if self.as_of_start.knows_from_scratch(stream_id):
                 lines = self.lines[stream_id] = {}
             else:  # began before the fold: its lines at the start, then what the fold met
-                lines = self.lines[stream_id] = self.carts.lines(stream_id)
+                lines = self.lines[stream_id] = self.as_of_start.lines(stream_id)
                 for type_, fact in self.pending.pop(stream_id, ()):
                     apply_line(lines, type_, fact)
         for sku, quantity in lines.items():
@@ -234,10 +234,10 @@ class Fold:
                  figures: dict | None = None) -> None:
         figures = figures or {}
         self.start = self.position = start
-        self.cart_context = CartsAsOfStart(readmodels, start)
-        self.carts = CartsProjection(figures.get("carts"), self.cart_context)
+        self.as_of_start = CartsAsOfStart(readmodels, start)
+        self.carts = CartsProjection(figures.get("carts"), self.as_of_start)
         self.revenue = RevenueProjection(figures.get("revenue"))
-        self.products = ProductsProjection(figures.get("products"), self.cart_context)
+        self.products = ProductsProjection(figures.get("products"), self.as_of_start)
         self.activity = ActivityProjection(figures.get("activity"))
         self.undecodable: list[tuple[int, str]] = []  # met by this fold: (position, reason)
         self.last_recorded_at: str | None = None  # of the last row folded
@@ -266,7 +266,7 @@ class Fold:
         handlers = {"CartCreated": self.created, "ItemAdded": self.products.item_added,
                     "ItemQuantityChanged": self.products.quantity_changed,
                     "ItemRemoved": self.products.removed, "CartCheckedOut": self.checked_out}
-        began_here = self.cart_context.began_here
+        began_here = self.as_of_start.began_here
         activity = self.activity
         counts = activity.counts
         hour, hour_events = activity.hour, activity.hour_events
