@@ -6,7 +6,7 @@ fold simply goes on from the tip, so answers are right however far behind the
 stored projections are; catching them up (Projector) is what makes it fast.
 
 Two figures are not in checkpoints, by design:
-- abandoned carts (open, and quiet for 60 minutes before the event at P) are
+- abandoned carts (open, and quiet for over 60 minutes before the event at P) are
   counted from the events of those last 60 minutes: open(P) minus the open
   carts that had an event since then;
 - activity before the checkpoint's hour comes from proj_activity: those hours
