@@ -666,8 +666,8 @@ class CartuiApp(App):
         shared across threads) and post the matching positions back."""
         worker = get_current_worker()
         store = self._worker_store()
-        summary = self.event_log.summary if store is self.store else partial(
-            _plain_summary, self.service)
+        summary = partial(event_summary, decode=self.service.decode,
+                          product_names=self.service.product_names)
         label = f"Filtering events by {event_filter.text}"
 
         def progress(done: int) -> None:
@@ -835,10 +835,6 @@ class CartuiApp(App):
                 for field in screen.query(Input):
                     field.cursor_blink = False
             screen.call_after_refresh(steady_cursors)
-
-
-def _plain_summary(service: CartService, row) -> str:
-    return event_summary(row, service.decode, service.product_names)
 
 
 def run_app(db_path: Path) -> None:
