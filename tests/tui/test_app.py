@@ -748,6 +748,22 @@ async def test_a_filter_that_looks_like_markup_is_shown_as_typed(demo_app):
         assert "No event matches" in demo_app.event_log.render_line(0).text
 
 
+async def test_tab_moves_between_regions_and_q_quits(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        regions = []
+        for _ in range(4):
+            regions.append(demo_app.focused.id)
+            await pilot.press("tab")
+        assert regions == ["events", "cart-lines", "projections", "history-slider"]
+        assert demo_app.focused.id == "events"
+        await pilot.press("shift+tab")
+        assert demo_app.focused.id == "history-slider"
+        await pilot.press("q")
+        await settle(pilot)
+        assert not demo_app.is_running
+
+
 # -- the key table ---------------------------------------------------------------------------
 
 
