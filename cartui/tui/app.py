@@ -206,7 +206,8 @@ class CartuiApp(App):
         self._panes_pending = False
         # Where the stored projections are while a catch-up runs (None: not catching up).
         self._projections_tip: int | None = None
-        self._catch_up_started = (0.0, False)  # (monotonic time, a rebuild asked for)
+        # (monotonic start, whether it is a rebuild) while a catch-up or rebuild runs.
+        self._projections_work: tuple[float, bool] | None = None
 
     def get_default_screen(self) -> Screen:
         return MainScreen(self.store, self.service)
@@ -701,8 +702,8 @@ class CartuiApp(App):
     def check_projections(self) -> None:
         """Catch the stored projections up in a worker when they trail the head by much
         (a large import, events from another process): the panes wait, the UI does not."""
-        if self._projections_tip is not None:
-            return  # already catching up
+        if self._projections_work is not None:
+            return  # already at it
         lag = self.history.lag()
         if lag and max(p.lag for p in lag) >= CATCH_UP_AFTER:
             self.catch_up_projections()
@@ -711,12 +712,25 @@ class CartuiApp(App):
         self.catch_up_projections(rebuild=True)
 
     def catch_up_projections(self, rebuild: bool = False) -> None:
-        lag = self.history.lag()
-        self._projections_tip = 0 if rebuild else min((p.position for p in lag), default=0)
-        self._catch_up_started = (time.monotonic(), rebuild)
-        self.projections_pane.show_catch_up(lag, rebuilding=rebuild)
+        """A catch-up folds into the projections the app reads, so until it reaches the
+        cursor the pane waits; a rebuild folds into fresh tables swapped in at the end,
+        so the figures stay (the same facts, the same answers) and only progress shows."""
+        if rebuild:
+            self._projections_tip = None
+        else:
+            self._projections_tip = min((p.position for p in self.history.lag()), default=0)
+        self._projections_work = (time.monotonic(), rebuild)
+        self._show_projections_work(0, 0)
         self._catch_up_in_a_worker(rebuild)
         self.refresh_view()
+
+    def _show_projections_work(self, done: int, total: int) -> None:
+        started, rebuilding = self._projections_work
+        # While rebuilding, the checkpoints of the tables being read are not the news.
+        lag = [] if rebuilding else self.history.lag()
+        if not rebuilding:
+            self._projections_tip = min((p.position for p in lag), default=0)
+        self.projections_pane.show_catch_up(lag, done=done, total=total, rebuilding=rebuilding)
 
     @work(thread=True, exclusive=True, group="projections")
     def _catch_up_in_a_worker(self, rebuild: bool) -> None:
@@ -732,22 +746,21 @@ class CartuiApp(App):
 
     @on(ProjectionsPane.Progress)
     def projections_progress(self, message: ProjectionsPane.Progress) -> None:
-        lag = self.history.lag()
-        self._projections_tip = min((p.position for p in lag), default=0)
-        self.projections_pane.show_catch_up(lag, done=message.done, total=message.total)
-        self._schedule_panes()
+        if self._projections_work is not None:
+            self._show_projections_work(message.done, message.total)
+            self._schedule_panes()
 
     @on(ProjectionsPane.Finished)
     def projections_finished(self, message: ProjectionsPane.Finished) -> None:
+        started, asked = self._projections_work or (0.0, False)
+        self._projections_work = None
         self._projections_tip = None
         self.projections_pane.show_catch_up(None)
         if message.error:
             self.say(f"The projections could not be brought up to date: {message.error}",
                      severity="error")
-        else:
-            started, asked = self._catch_up_started
-            if asked or time.monotonic() - started > 1.0:  # say so when it was asked or seen
-                self.say(f"Projections up to date ({count(message.folded)} events folded).")
+        elif asked or time.monotonic() - started > 1.0:  # say so when it was asked or seen
+            self.say(f"Projections up to date ({count(message.folded)} events folded).")
         self.refresh_view()
 
     # -- long work: export -------------------------------------------------------------------

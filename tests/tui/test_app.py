@@ -641,6 +641,9 @@ async def test_rebuild_from_the_palette_list(demo_app):
                        if name == "Rebuild projections")
         rebuild()
         assert demo_app.projections_pane.has_class("-catching-up")
+        assert "Rebuilding" in text_of(demo_app, "#catch-up-label")
+        # The tables read meanwhile stay until the new ones are swapped in: figures stay.
+        assert demo_app._projections_within_reach(demo_app.cursor.head)
         await demo_app.workers.wait_for_complete()
         await settle(pilot)
         assert not demo_app.projections_pane.has_class("-catching-up")
