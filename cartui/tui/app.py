@@ -721,8 +721,9 @@ class CartuiApp(App):
             self._projections_tip = min((p.position for p in self.history.lag()), default=0)
         self._projections_work = (time.monotonic(), rebuild)
         self._show_projections_work(0, 0)
-        self._catch_up_in_a_worker(rebuild)
         self.refresh_view()
+        # After the next paint: the worker's fold competes with the UI thread for the GIL.
+        self.call_after_refresh(self._catch_up_in_a_worker, rebuild)
 
     def _show_projections_work(self, done: int, total: int) -> None:
         started, rebuilding = self._projections_work
