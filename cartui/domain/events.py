@@ -18,8 +18,12 @@ class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     def data(self) -> dict:
-        """The payload as stored in the `data` column (everything but `type`)."""
+        """The payload (everything but `type`)."""
         return self.model_dump(exclude={"type"})
+
+    def data_json(self) -> str:
+        """The payload as stored in the `data` column: compact JSON."""
+        return self.model_dump_json(exclude={"type"})
 
 
 class CartCreated(_Event):

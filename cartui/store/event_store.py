@@ -103,6 +103,8 @@ class EventStore:
                  busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
         self.path = str(path)
         self.clock = clock
+        # Commits through this connection: PRAGMA data_version counts only the others'.
+        self.commits = 0
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -156,6 +158,7 @@ class EventStore:
             raise
         else:
             self.conn.execute("COMMIT")
+            self.commits += 1
 
     @contextmanager
     def transaction(self):
@@ -204,11 +207,22 @@ class EventStore:
         event_id is already stored the append is a no-op (a retried command).
         `snapshot` = (version, state JSON) is stored in the same transaction.
         """
+        # The fast path checks nothing up front: UNIQUE(stream_id, version)
+        # refuses a stale expected version (versions have no gaps) and the
+        # event_id index refuses a duplicate, both for free on insert.
         try:
+            if len(events) == 1 and expected_version is not ANY and snapshot is None:
+                # One statement is its own transaction (a write statement takes the
+                # write lock before it reads, like BEGIN IMMEDIATE): a single
+                # command's append costs one round trip to SQLite.
+                try:
+                    recorded = [self._insert_one(stream_id, events[0], expected_version,
+                                                 format_timestamp(self.clock()))]
+                except sqlite3.OperationalError as exc:
+                    raise ConcurrencyError(f"the database stayed locked by another writer: {exc}") from None
+                self.commits += 1
+                return recorded
             with self._write():
-                # The fast path checks nothing up front: UNIQUE(stream_id, version)
-                # refuses a stale expected version (versions have no gaps) and the
-                # event_id index refuses a duplicate, both for free on insert.
                 return self._insert_new(stream_id, events, expected_version, snapshot)
         except sqlite3.IntegrityError as exc:
             conflict = exc
@@ -236,14 +250,42 @@ class EventStore:
     def _insert_new(self, stream_id: str, events: Sequence[NewEvent],
                     expected_version: int | None, snapshot: tuple[int, str] | None
                     ) -> list[RecordedEvent]:
-        current = self.stream_version(stream_id) if expected_version is ANY else expected_version
-        if current > 0 and expected_version is not ANY and not self._has_version(stream_id, current):
+        now = format_timestamp(self.clock())
+        if expected_version is not ANY and len(events) == 1:
+            recorded = [self._insert_one(stream_id, events[0], expected_version, now)]
+        else:
+            recorded = self._insert_many(stream_id, events, expected_version, now)
+        if snapshot is not None:
+            version, state = snapshot
+            self.conn.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?)",
+                              (stream_id, version, recorded[-1].position, SNAPSHOT_STATE_SCHEMA, state))
+        return recorded
+
+    def _insert_one(self, stream_id: str, e: NewEvent, expected_version: int, now: str
+                    ) -> RecordedEvent:
+        """A single command's event in one statement: the head, the version check
+        and the insert, for the price of the insert alone."""
+        given = normalize_timestamp(e.recorded_at) if e.recorded_at else now
+        metadata = e.metadata_json()
+        returned = self.conn.execute(_INSERT_ONE_SQL, (
+            stream_id, expected_version + 1, e.type, e.schema_version, e.data, metadata, given,
+            expected_version, stream_id, expected_version)).fetchall()
+        if not returned:
             # UNIQUE(stream_id, version) only refuses an expected version that is
             # behind; one that is ahead would leave a gap in the stream.
             raise ConcurrencyError(f"stream {stream_id!r} is at version "
+                                   f"{self.stream_version(stream_id)}, expected {expected_version}")
+        position, recorded_at = returned[0]
+        return RecordedEvent(position, stream_id, expected_version + 1, e.type, e.schema_version,
+                             e.data, metadata, recorded_at)
+
+    def _insert_many(self, stream_id: str, events: Sequence[NewEvent],
+                     expected_version: int | None, now: str) -> list[RecordedEvent]:
+        current = self.stream_version(stream_id) if expected_version is ANY else expected_version
+        if current > 0 and expected_version is not ANY and not self._has_version(stream_id, current):
+            raise ConcurrencyError(f"stream {stream_id!r} is at version "
                                    f"{self.stream_version(stream_id)}, expected {current}")
         head, head_time = self._head()
-        now = format_timestamp(self.clock())
         recorded = []
         for i, e in enumerate(events, start=1):
             # recorded_at never decreases in position order, whatever the clock says;
@@ -254,10 +296,6 @@ class EventStore:
                                           e.data, e.metadata_json(), head_time))
         self.conn.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
                               map(_row, recorded))
-        if snapshot is not None:
-            version, state = snapshot
-            self.conn.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?)",
-                              (stream_id, version, recorded[-1].position, SNAPSHOT_STATE_SCHEMA, state))
         return recorded
 
     def insert_rows(self, rows: Iterable[RecordedEvent | tuple]) -> None:
@@ -398,6 +436,18 @@ class EventStore:
             sql += " AND position <= ?"
             args.append(up_to_position)
         return self.conn.execute(sql + " ORDER BY version DESC LIMIT 1", args).fetchone()
+
+
+# The next position and the head's time come from the indexes (recorded_at never
+# decreases, so its MAX is the head's); the WHERE refuses an expected version
+# the stream has not reached.
+_INSERT_ONE_SQL = f"""
+INSERT INTO events ({_COLUMNS})
+SELECT COALESCE((SELECT MAX(position) FROM events), 0) + 1, ?, ?, ?, ?, ?, ?,
+       MAX(?, COALESCE((SELECT MAX(recorded_at) FROM events), ''))
+WHERE ? = 0 OR EXISTS (SELECT 1 FROM events WHERE stream_id = ? AND version = ?)
+RETURNING position, recorded_at
+"""
 
 
 def _row(r: RecordedEvent) -> tuple:

@@ -10,7 +10,10 @@ _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 def format_timestamp(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("timestamps must carry a timezone")
-    return moment.astimezone(timezone.utc).strftime(_FORMAT)
+    if moment.utcoffset():
+        moment = moment.astimezone(timezone.utc)
+    # isoformat is several times faster than strftime and pads the year to 4 digits.
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_timestamp(text: str) -> datetime:
