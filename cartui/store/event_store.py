@@ -153,12 +153,14 @@ class EventStore:
             raise ConcurrencyError(f"the database stayed locked by another writer: {exc}") from None
         try:
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
             self.conn.execute("COMMIT")
-            self.commits += 1
+        except BaseException:
+            # Also after a failed COMMIT (a full disk, say), which SQLite may
+            # leave open: the connection must not stay inside the transaction.
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        self.commits += 1
 
     @contextmanager
     def transaction(self):
