@@ -94,6 +94,9 @@ class EventLog(ScrollView, can_focus=True):
         self._pages: OrderedDict[int, list[RecordedEvent]] = OrderedDict()
         self._summaries: OrderedDict[int, tuple[str, bool]] = OrderedDict()
         self._cart_width = 4
+        # Nothing is drawn until the rows are scrolled to the cursor once: a first frame
+        # painted before the first resize would flash the top of the log.
+        self._placed = False
 
     # -- what to show ------------------------------------------------------------------------
 
@@ -137,6 +140,9 @@ class EventLog(ScrollView, can_focus=True):
         height = self.scrollable_content_region.height
         if height <= 0:
             return
+        if not self._placed:
+            self._placed = True
+            self.refresh()
         if self.cursor >= self.head:  # live: the newest rows, at the bottom
             self.scroll_to(y=max(0, self.row_count - height), animate=False, immediate=True)
             return
@@ -205,6 +211,8 @@ class EventLog(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
+        if not self._placed:
+            return Strip.blank(width, self.rich_style)
         row = self.row_at(scroll_y + y)
         if row is None:
             if y == 0 and self.row_count == 0:
