@@ -2,9 +2,10 @@
 rows are read back as domain events (upcasting, undecodable rows)."""
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from cartui.domain import (
-    AddItem, CartCheckedOut, CartCreated, CartState, Catalog, ChangeQuantity, CheckOut,
+    AddItem, CartCheckedOut, CartCreated, CartState, CartTally, Catalog, ChangeQuantity, CheckOut,
     CreateCart, ItemAdded, ItemQuantityChanged, ItemRemoved, Product, RemoveItem, check, decide,
     errors, evolve, fold, initial_state, validate_quantity,
 )
@@ -286,6 +287,58 @@ def test_check_accepts_what_the_rules_allow_even_at_an_old_price(open_cart):
 def test_evolve_counts_versions(open_cart):
     assert open_cart.version == 2
     assert evolve(open_cart, ItemRemoved(sku="TEA")).version == 3
+
+
+# -- CartTally: the same rules, on the little of a cart they read -------------------------------
+
+@st.composite
+def cart_events(draw, state: CartState):
+    """Any event, often one the rules allow from `state`, often one they refuse."""
+    sku = draw(st.sampled_from(["TEA", "MUG", "PEN", *state.lines]))
+    kind = draw(st.sampled_from(["created", "added", "added", "added", "changed", "removed",
+                                 "checked_out"]))
+    if kind == "created":
+        return CartCreated(customer=draw(st.sampled_from([None, "ada"])))
+    if kind == "added":
+        return ItemAdded(sku=sku, name=draw(st.sampled_from(["Tea", "Old name"])),
+                         unit_price_cents=draw(st.sampled_from([0, 1, 450, 1299])),
+                         quantity=draw(st.sampled_from([1, 2, 40, 60, 98, 99])))
+    if kind == "changed":
+        return ItemQuantityChanged(sku=sku, quantity=draw(st.integers(1, 99)))
+    if kind == "removed":
+        return ItemRemoved(sku=sku)
+    total, count = state.total_cents, state.item_count
+    if draw(st.booleans()):  # figures that disagree with the cart, a little or wholly
+        total += draw(st.sampled_from([-1, 0, 1, 450]))
+        count += draw(st.sampled_from([-1, 0, 1]))
+    return CartCheckedOut(total_cents=max(total, 0), item_count=max(count, 1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), length=st.integers(1, 40))
+def test_a_tally_refuses_and_applies_exactly_what_check_and_evolve_do(data, length):
+    state, tally = initial_state("c1"), CartTally("c1")
+    for _ in range(length):
+        event = data.draw(cart_events(state))
+        try:
+            check(state, event)
+        except errors.DomainError as refusal:
+            with pytest.raises(type(refusal)) as info:
+                tally.apply(event)
+            assert str(info.value) == str(refusal)  # the same one-line message
+        else:
+            tally.apply(event)
+            state = evolve(state, event)
+        assert tally == CartTally.of(state)  # a refused event changed nothing
+
+
+def test_a_tally_of_a_checked_out_cart_keeps_no_lines(checked_out_cart):
+    tally = CartTally.of(checked_out_cart)
+    assert (tally.status, tally.version, tally.lines) == ("checked_out", 3, {})
+    with pytest.raises(errors.CartCheckedOut):
+        tally.apply(TEA_ADDED)
+    with pytest.raises(TypeError):
+        CartTally("c1").apply(AddItem(cart_id="c1", sku="TEA", quantity=1))
 
 
 # -- reading stored rows: upcasting and undecodable rows -----------------------------------------

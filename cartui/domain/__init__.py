@@ -2,7 +2,7 @@
 
 from . import errors
 from .cart import (
-    CartState, Line, MAX_LINE_QUANTITY, check, decide, evolve, fold, initial_state,
+    CartState, CartTally, Line, MAX_LINE_QUANTITY, check, decide, evolve, fold, initial_state,
     validate_cart_id, validate_quantity,
 )
 from .catalog import Catalog, Product
@@ -13,7 +13,7 @@ from .events import (
 )
 
 __all__ = [
-    "errors", "CartState", "Line", "MAX_LINE_QUANTITY", "check", "decide", "evolve", "fold",
+    "errors", "CartState", "CartTally", "Line", "MAX_LINE_QUANTITY", "check", "decide", "evolve", "fold",
     "initial_state", "validate_cart_id", "validate_quantity", "Catalog", "Product", "AddItem",
     "ChangeQuantity", "CheckOut", "Command", "CreateCart", "RemoveItem", "CURRENT_SCHEMA_VERSION",
     "EVENT_TYPES", "CartCheckedOut", "CartCreated", "Event", "ItemAdded", "ItemAddedV1",

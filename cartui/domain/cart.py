@@ -3,7 +3,12 @@
 
 `check(state, event)` is the other direction: could this event have been
 decided from this state? Imports and what-if replays use it to refuse a
-history that breaks the cart rules.
+history that breaks the cart rules. `CartTally.apply(event)` is `check` then
+`evolve` on the little of a cart the rules read, for checking a million
+events quickly (imports).
+
+Each rule is written once, in the `_require_*` helpers below, on plain values:
+`decide`, `check` and `CartTally` all call them, so they cannot disagree.
 """
 
 from dataclasses import dataclass, field
@@ -101,35 +106,31 @@ def decide(command: Command, state: CartState, catalog: Mapping[str, Product]) -
             validate_cart_id(command.cart_id)
             if customer is not None and len(customer) > MAX_CUSTOMER_LENGTH:
                 raise errors.InvalidCustomer(customer)
-            if state.exists:
-                raise errors.CartAlreadyExists(state.cart_id)
+            _require_new(state.cart_id, state.status)
             return [CartCreated(customer=customer)]
         case AddItem(sku=sku, quantity=quantity):
             validate_quantity(quantity)
             product = catalog.get(sku)
             if product is None:
                 raise errors.UnknownSku(sku)
-            _require_open(state)
-            current = state.lines[sku].quantity if sku in state.lines else 0
-            if current + quantity > MAX_LINE_QUANTITY:
-                raise errors.LineLimitExceeded(sku, current, quantity)
+            _require_open(state.cart_id, state.status)
+            _require_room(sku, _quantity_of(state, sku), quantity)
             return [ItemAdded(sku=sku, name=product.name,
                               unit_price_cents=product.price_cents, quantity=quantity)]
         case ChangeQuantity(sku=sku, quantity=quantity):
             validate_quantity(quantity)
-            _require_open(state)
-            line = _require_line(state, sku)
-            if line.quantity == quantity:
+            _require_open(state.cart_id, state.status)
+            _require_line(state.cart_id, sku, sku in state.lines)
+            if state.lines[sku].quantity == quantity:
                 return []  # nothing changes, so nothing happened
             return [ItemQuantityChanged(sku=sku, quantity=quantity)]
         case RemoveItem(sku=sku):
-            _require_open(state)
-            _require_line(state, sku)
+            _require_open(state.cart_id, state.status)
+            _require_line(state.cart_id, sku, sku in state.lines)
             return [ItemRemoved(sku=sku)]
         case CheckOut():
-            _require_open(state)
-            if not state.lines:
-                raise errors.EmptyCart(state.cart_id)
+            _require_open(state.cart_id, state.status)
+            _require_lines(state.cart_id, bool(state.lines))
             return [CartCheckedOut(total_cents=state.total_cents, item_count=state.item_count)]
     raise TypeError(f"not a cart command: {command!r}")
 
@@ -172,27 +173,90 @@ def check(state: CartState, event) -> None:
     """
     match event:
         case CartCreated():
-            if state.exists:
-                raise errors.CartAlreadyExists(state.cart_id)
+            _require_new(state.cart_id, state.status)
         case ItemAdded(sku=sku, quantity=quantity):
-            _require_open(state)
-            current = state.lines[sku].quantity if sku in state.lines else 0
-            if current + quantity > MAX_LINE_QUANTITY:
-                raise errors.LineLimitExceeded(sku, current, quantity)
+            _require_open(state.cart_id, state.status)
+            _require_room(sku, _quantity_of(state, sku), quantity)
         case ItemQuantityChanged(sku=sku) | ItemRemoved(sku=sku):
-            _require_open(state)
-            _require_line(state, sku)
+            _require_open(state.cart_id, state.status)
+            _require_line(state.cart_id, sku, sku in state.lines)
         case CartCheckedOut(total_cents=total, item_count=count):
-            _require_open(state)
-            if not state.lines:
-                raise errors.EmptyCart(state.cart_id)
-            if (total, count) != (state.total_cents, state.item_count):
-                raise errors.EventMismatch(
-                    f"checkout of cart {state.cart_id!r} records total {total} and {count} items, "
-                    f"but the cart holds {state.total_cents} and {state.item_count}"
-                )
+            _require_open(state.cart_id, state.status)
+            _require_lines(state.cart_id, bool(state.lines))
+            _require_figures(state.cart_id, total, count, state.total_cents, state.item_count)
         case _:
             raise TypeError(f"not a cart event: {event!r}")
+
+
+class CartTally:
+    """What the cart rules read of a cart, and nothing else: its status, its
+    version and, per sku, the unit price and quantity of the line. `apply`
+    checks an event and updates the tally in place, which costs a fraction of
+    `check` and `evolve` on a `CartState` (no names, no copies of the lines):
+    imports check a million events with it. A checked-out cart accepts
+    nothing more, so its tally forgets its lines."""
+
+    __slots__ = ("cart_id", "status", "version", "lines")
+
+    def __init__(self, cart_id: str, status: Status = "new", version: int = 0,
+                 lines: Mapping[str, tuple[int, int]] | None = None) -> None:
+        self.cart_id = cart_id
+        self.status: Status = status
+        self.version = version
+        self.lines: dict[str, tuple[int, int]] = {} if lines is None else dict(lines)
+
+    @classmethod
+    def of(cls, state: CartState) -> "CartTally":
+        """The tally of a state (a cart stored before an import, say)."""
+        lines = {} if state.status == "checked_out" else {
+            sku: (line.unit_price_cents, line.quantity) for sku, line in state.lines.items()}
+        return cls(state.cart_id, state.status, state.version, lines)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CartTally):
+            return NotImplemented
+        return (self.cart_id, self.status, self.version, self.lines) == (
+            other.cart_id, other.status, other.version, other.lines)
+
+    def __repr__(self) -> str:
+        return f"CartTally({self.cart_id!r}, {self.status!r}, {self.version}, {self.lines!r})"
+
+    def apply(self, event) -> None:
+        """`check(state, event)` then `evolve`, on the tally: raises the domain
+        error the event breaks (and changes nothing), else applies it."""
+        kind = type(event)
+        if kind is ItemAdded:
+            _require_open(self.cart_id, self.status)
+            line = self.lines.get(event.sku)
+            current = line[1] if line else 0
+            _require_room(event.sku, current, event.quantity)
+            # A line keeps the unit price of its latest ItemAdded.
+            self.lines[event.sku] = (event.unit_price_cents, current + event.quantity)
+        elif kind is ItemQuantityChanged:
+            _require_open(self.cart_id, self.status)
+            line = self.lines.get(event.sku)
+            _require_line(self.cart_id, event.sku, line is not None)
+            self.lines[event.sku] = (line[0], event.quantity)
+        elif kind is ItemRemoved:
+            _require_open(self.cart_id, self.status)
+            _require_line(self.cart_id, event.sku, event.sku in self.lines)
+            del self.lines[event.sku]
+        elif kind is CartCreated:
+            _require_new(self.cart_id, self.status)
+            self.status = "open"
+        elif kind is CartCheckedOut:
+            _require_open(self.cart_id, self.status)
+            _require_lines(self.cart_id, bool(self.lines))
+            total = count = 0
+            for price, quantity in self.lines.values():
+                total += price * quantity
+                count += quantity
+            _require_figures(self.cart_id, event.total_cents, event.item_count, total, count)
+            self.status = "checked_out"
+            self.lines = {}
+        else:
+            raise TypeError(f"not a cart event: {event!r}")
+        self.version += 1
 
 
 def fold(state: CartState, events: Iterable) -> CartState:
@@ -201,15 +265,44 @@ def fold(state: CartState, events: Iterable) -> CartState:
     return state
 
 
-def _require_open(state: CartState) -> None:
-    if not state.exists:
-        raise errors.CartNotFound(state.cart_id)
-    if state.status == "checked_out":
-        raise errors.CartCheckedOut(state.cart_id)
+# -- the rules, each once, on plain values -------------------------------------------------
+
+def _require_new(cart_id: str, status: Status) -> None:
+    if status != "new":
+        raise errors.CartAlreadyExists(cart_id)
 
 
-def _require_line(state: CartState, sku: str) -> Line:
+def _require_open(cart_id: str, status: Status) -> None:
+    if status == "new":
+        raise errors.CartNotFound(cart_id)
+    if status == "checked_out":
+        raise errors.CartCheckedOut(cart_id)
+
+
+def _require_room(sku: str, current: int, adding: int) -> None:
+    if current + adding > MAX_LINE_QUANTITY:
+        raise errors.LineLimitExceeded(sku, current, adding)
+
+
+def _require_line(cart_id: str, sku: str, in_cart: bool) -> None:
+    if not in_cart:
+        raise errors.SkuNotInCart(cart_id, sku)
+
+
+def _require_lines(cart_id: str, has_lines: bool) -> None:
+    if not has_lines:
+        raise errors.EmptyCart(cart_id)
+
+
+def _require_figures(cart_id: str, total: int, count: int, held_total: int, held_count: int) -> None:
+    """A checkout records the total and item count of what the cart holds."""
+    if (total, count) != (held_total, held_count):
+        raise errors.EventMismatch(
+            f"checkout of cart {cart_id!r} records total {total} and {count} items, "
+            f"but the cart holds {held_total} and {held_count}"
+        )
+
+
+def _quantity_of(state: CartState, sku: str) -> int:
     line = state.lines.get(sku)
-    if line is None:
-        raise errors.SkuNotInCart(state.cart_id, sku)
-    return line
+    return line.quantity if line is not None else 0
