@@ -413,3 +413,58 @@ def test_dropped_derived_objects_come_back_when_the_store_is_opened(db, store, d
         loaded = CartService(reopened, CATALOG).load("c1", at_position=2)
         assert loaded.state.lines[SKU_A].quantity == 2
         assert reopened.position_at_time("2999-01-01T00:00:00.000000Z") == 2
+
+
+# -- UNIQUE(stream_id, version) ---------------------------------------------------------------
+
+# `events` as cartui made it before UNIQUE(stream_id, version) became an index.
+OLD_EVENTS_TABLE = """
+CREATE TABLE events (
+    position INTEGER PRIMARY KEY, stream_id TEXT NOT NULL,
+    version INTEGER NOT NULL CHECK (version >= 1), type TEXT NOT NULL,
+    schema_version INTEGER NOT NULL DEFAULT 1, data TEXT NOT NULL, metadata TEXT NOT NULL,
+    recorded_at TEXT NOT NULL, UNIQUE (stream_id, version))
+"""
+
+
+def indexes_of_events(db) -> set[str]:
+    with sqlite3.connect(db) as conn:
+        return {r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")}
+
+
+def test_a_stream_version_is_stored_once_even_by_a_plain_sqlite_client(db, store):
+    store.append("c1", [created("e1")], NO_STREAM)
+    with raw(db) as conn, pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        conn.execute("INSERT INTO events VALUES (2, 'c1', 1, 'CartCreated', 1, '{}', "
+                     "'{\"event_id\": \"e2\"}', '2026-01-05T10:00:00.000000Z')")
+    with pytest.raises(ConcurrencyError):
+        store.append("c1", [created("e3")], NO_STREAM)
+    store.close()
+    with raw(db) as conn:  # an index can be dropped: opening the store makes it again
+        conn.execute("DROP INDEX events_stream_version")
+    with EventStore(db) as reopened, pytest.raises(ConcurrencyError):
+        reopened.append("c1", [created("e4")], NO_STREAM)
+
+
+@pytest.mark.parametrize("events_before", [0, 2])
+def test_a_database_with_the_old_table_constraint_keeps_it_and_works(db, events_before):
+    with raw(db) as conn:
+        conn.execute(OLD_EVENTS_TABLE)
+    with EventStore(db) as store:
+        service = CartService(store, CATALOG)
+        if events_before:
+            service.create_cart("c0")
+            service.add_item("c0", SKU_A, 1)
+        with store.bulk_transaction():  # the autoindex stays; the others are dropped and rebuilt
+            store.insert_rows([(events_before + 1, "c1", 1, "CartCreated", 1, '{"customer":null}',
+                                '{"event_id":"bulk-1"}', "2026-01-05T10:00:00.000000Z")])
+        service.add_item("c1", SKU_A, 2)
+        with pytest.raises(ConcurrencyError):
+            store.append("c1", [created("again")], NO_STREAM)
+        assert service.load("c1").state.lines[SKU_A].quantity == 2
+        assert store.head_position() == events_before + 2
+    indexes = indexes_of_events(db)
+    assert "events_stream_version" not in indexes  # no second index on the same columns
+    assert any(name.startswith("sqlite_autoindex_events") for name in indexes)
+    assert {"events_event_id", "events_stream_position", "events_recorded_at"} <= indexes

@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import orjson
 
-from .schema import EVENT_ID_EXPR, SCHEMA_SQL
+from .schema import EVENT_ID_EXPR, LEGACY_SCHEMA_SQL, SCHEMA_SQL, STREAM_VERSION_INDEX
 from .timestamps import format_timestamp, normalize_timestamp, utc_now
 
 ANY = None  # expected_version: append whatever the stream's version
@@ -25,6 +25,9 @@ BUSY_TIMEOUT_SECONDS = 5.0
 SNAPSHOT_STATE_SCHEMA = 1
 _COLUMNS = "position, stream_id, version, type, schema_version, data, metadata, recorded_at"
 _EXPECTED_COLUMNS = {c.strip() for c in _COLUMNS.split(",")}
+# What SCHEMA_SQL makes besides the table: made again on open when missing.
+_SCHEMA_OBJECTS = {"events_no_update", "events_no_delete", "events_event_id", "snapshots",
+                   "events_stream_position", "events_recorded_at", STREAM_VERSION_INDEX}
 
 
 class StoreError(Exception):
@@ -127,13 +130,19 @@ class EventStore:
         if columns and columns != _EXPECTED_COLUMNS:
             raise StoreError(f"{self.path} has an events table that is not cartui's "
                              f"(columns: {', '.join(sorted(columns))})")
-        if not columns or not self._has_schema_objects():
-            self.conn.executescript("BEGIN IMMEDIATE;" + SCHEMA_SQL + "COMMIT;")
-
-    def _has_schema_objects(self) -> bool:
         names = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master")}
-        return {"events_no_update", "events_no_delete", "events_event_id", "snapshots",
-                "events_stream_position", "events_recorded_at"} <= names
+        sql = SCHEMA_SQL
+        if columns and self._has_stream_version_constraint():
+            names.add(STREAM_VERSION_INDEX)  # the old table constraint does its work
+            sql = LEGACY_SCHEMA_SQL
+        if not columns or not _SCHEMA_OBJECTS <= names:
+            self.conn.executescript("BEGIN IMMEDIATE;" + sql + "COMMIT;")
+
+    def _has_stream_version_constraint(self) -> bool:
+        """A table made before UNIQUE(stream_id, version) became an index: the
+        constraint's index is one SQLite made itself (no SQL)."""
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' "
+                                 "AND tbl_name = 'events' AND sql IS NULL").fetchone() is not None
 
     def close(self) -> None:
         self.conn.close()

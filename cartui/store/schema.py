@@ -4,7 +4,8 @@ Only `events` is the truth. Every other table is derived and may be dropped
 and rebuilt at any time.
 """
 
-SCHEMA_SQL = """
+# Everything but the uniqueness of (stream_id, version), which follows.
+_SCHEMA_WITHOUT_STREAM_VERSION_SQL = """
 CREATE TABLE IF NOT EXISTS events (
     position       INTEGER PRIMARY KEY,
     stream_id      TEXT    NOT NULL,
@@ -13,8 +14,7 @@ CREATE TABLE IF NOT EXISTS events (
     schema_version INTEGER NOT NULL DEFAULT 1,
     data           TEXT    NOT NULL,
     metadata       TEXT    NOT NULL,
-    recorded_at    TEXT    NOT NULL,
-    UNIQUE (stream_id, version)
+    recorded_at    TEXT    NOT NULL
 );
 -- "One stream up to position P" without touching other streams.
 CREATE INDEX IF NOT EXISTS events_stream_position ON events (stream_id, position);
@@ -39,6 +39,17 @@ CREATE TABLE IF NOT EXISTS snapshots (
     PRIMARY KEY (stream_id, version)
 ) WITHOUT ROWID;
 """
+
+# UNIQUE(stream_id, version) is an index rather than a table constraint, so that a
+# bulk load into an empty log can drop it and build it once at the end (a table
+# constraint's index cannot be dropped). Databases made before keep their table
+# constraint and get no second index on the same columns.
+STREAM_VERSION_INDEX = "events_stream_version"
+STREAM_VERSION_INDEX_SQL = (
+    f"CREATE UNIQUE INDEX IF NOT EXISTS {STREAM_VERSION_INDEX} ON events (stream_id, version);\n")
+
+SCHEMA_SQL = _SCHEMA_WITHOUT_STREAM_VERSION_SQL + STREAM_VERSION_INDEX_SQL
+LEGACY_SCHEMA_SQL = _SCHEMA_WITHOUT_STREAM_VERSION_SQL  # for a table with the constraint
 
 # The expression the idempotency index is built on; queries must repeat it
 # to the letter for SQLite to use the index.
