@@ -21,7 +21,8 @@ from .projections import ProductFigures, Projections
 from .projections.folds import OPEN, Fold
 from .projections.projector import Progress, ProjectionLag, Projector
 from .projections.reader import ProjectionReader, cutoff
-from .service import CartService, LoadedCart
+from .projections.summaries import cart_summaries
+from .service import CartService, CartSummary, LoadedCart
 from .store import EventStore, RecordedEvent, UndecodableEvent, decode_event, normalize_timestamp
 
 
@@ -283,6 +284,12 @@ class History:
         """Drop every projection and fold the whole log again (own connection too)."""
         with self._own_connection() as store:
             return Projector(store).rebuild(progress)
+
+    def cart_summaries(self, progress: Progress | None = None) -> list[CartSummary]:
+        """Every cart as of the head, oldest first, from the cart summaries read model:
+        the projections are caught up first (`catch_up`, progress included)."""
+        self.catch_up(progress)
+        return cart_summaries(self.reader.readmodels)
 
     @contextmanager
     def _own_connection(self):

@@ -184,12 +184,12 @@ def test_deleting_the_derived_tables_changes_no_answer():
     before = [reader.at(p) for p in positions]
 
     for table in ("projection_positions", "projection_checkpoints", "proj_cart_status",
-                  "proj_activity", "proj_undecodable"):
+                  "proj_activity", "proj_undecodable", "proj_cart_summary"):
         store.conn.execute(f"DROP TABLE {table}")
     assert [ProjectionReader(store).at(p) for p in positions] == before
     reader._answers.clear()  # the same reader too, with what it had cached from the tables
     assert [reader.at(p) for p in reversed(positions)] == before[::-1]
-    assert [lag.position for lag in Projector(store).lag()] == [0, 0, 0, 0]
+    assert [lag.position for lag in Projector(store).lag()] == [0] * 5
 
     Projector(store, checkpoint_every=50).catch_up()  # and built again
     assert [ProjectionReader(store).at(p) for p in positions] == before
@@ -224,7 +224,7 @@ def test_lag_is_the_distance_from_each_checkpoint_to_the_head():
     store = new_store(rows[:300])
     projector = Projector(store)
     assert {(lag.projection, lag.position, lag.lag) for lag in projector.lag()} == {
-        (name, 0, 300) for name in ("carts", "revenue", "products", "activity")}
+        (name, 0, 300) for name in ("carts", "revenue", "products", "activity", "summaries")}
     projector.catch_up()
     append(store, rows[300:])
     assert {(lag.position, lag.head, lag.lag) for lag in projector.lag()} == {(300, 500, 200)}
@@ -272,7 +272,8 @@ def test_readers_keep_the_old_projections_until_a_rebuild_swaps_the_new_ones_in(
                 assert ProjectionReader(other).at(1100) == expected
 
         assert Projector(store, chunk_events=400).rebuild(progress) == 1200
-        assert seen == [dict.fromkeys(("carts", "revenue", "products", "activity"), 1200)] * 2
+        assert seen == [dict.fromkeys(
+            ("carts", "revenue", "products", "activity", "summaries"), 1200)] * 2
         tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
         assert not {t for t in tables if t.endswith("_rebuild")}
         assert ProjectionReader(other).at(1100) == expected
@@ -351,6 +352,6 @@ def test_the_rebuild_command_folds_everything_again(tmp_path, capsys):
         write_history(store, synthetic_history(300, CATALOG), CATALOG)
     assert run(["rebuild", "--db", str(db)]) == 0
     assert capsys.readouterr().out.startswith(
-        "rebuilt 4 projections (carts, revenue, products, activity) from 300 events")
+        "rebuilt 5 projections (carts, revenue, products, activity, summaries) from 300 events")
     with EventStore(db) as store:
-        assert [lag.position for lag in Projector(store).lag()] == [300] * 4
+        assert [lag.position for lag in Projector(store).lag()] == [300] * 5

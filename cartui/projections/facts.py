@@ -18,8 +18,8 @@ from ..domain.events import (
 from ..store import UndecodableEvent, decode_event
 
 # The facts, by event type (all tuples):
-#   CartCreated ()   ItemAdded (sku, quantity)   ItemQuantityChanged (sku, quantity)
-#   ItemRemoved (sku,)   CartCheckedOut (total_cents,)
+#   CartCreated (customer,)   ItemAdded (sku, quantity, unit_price_cents)
+#   ItemQuantityChanged (sku, quantity)   ItemRemoved (sku,)   CartCheckedOut (total_cents,)
 
 
 # Each reader returns the fact when the dict has exactly its event's shape, else
@@ -29,7 +29,7 @@ def _cart_created(d: dict):
     if not d or (len(d) == 1 and "customer" in d):
         customer = d.get("customer")
         if customer is None or type(customer) is str and len(customer) <= 200:
-            return ()
+            return (customer,)
     return None
 
 
@@ -40,7 +40,7 @@ def _item_added(d: dict):
         if type(sku) is str and 0 < len(sku) <= 64 and type(quantity) is int \
                 and 0 < quantity <= 99 and type(name) is str and 0 < len(name) <= 200 \
                 and type(price) is int and price >= 0:
-            return (sku, quantity)
+            return (sku, quantity, price)
     return None
 
 
@@ -109,9 +109,11 @@ def read_fact(type_: str, schema_version: int, data: str | bytes, position: int 
 def fact_of(event) -> tuple:
     """The fact of a domain event."""
     match event:
-        case CartCreated():
-            return ()
-        case ItemAdded(sku=sku, quantity=quantity) | ItemQuantityChanged(sku=sku, quantity=quantity):
+        case CartCreated(customer=customer):
+            return (customer,)
+        case ItemAdded(sku=sku, quantity=quantity, unit_price_cents=price):
+            return (sku, quantity, price)
+        case ItemQuantityChanged(sku=sku, quantity=quantity):
             return (sku, quantity)
         case ItemRemoved(sku=sku):
             return (sku,)

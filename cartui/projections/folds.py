@@ -15,6 +15,7 @@ own stream) only when the cart checks out.
 from ..store import UndecodableEvent
 from ..store.readmodels import ReadModelStore
 from .facts import read_fact
+from .summaries import CartSummariesProjection
 
 OPEN, CHECKED_OUT = "open", "checked_out"
 _UNKNOWN = object()
@@ -160,30 +161,36 @@ class ProductsProjection:
         self.pending.setdefault(stream_id, []).append((type_, fact))
         return None
 
-    def item_added(self, stream_id: str, position: int, sku: str, quantity: int) -> None:
+    # The event handlers take the row's fact as one tuple (facts.py): a call that
+    # unpacks it (*fact) costs twice as much, and a rebuild makes a million.
+
+    def item_added(self, stream_id: str, position: int, fact: tuple) -> None:
+        sku, quantity = fact[0], fact[1]
         figures = self.products.get(sku) or self._figures(sku)
         figures[0] += quantity
         lines = self.lines.get(stream_id)
         if lines is None:
-            lines = self._lines_or_pending(stream_id, "ItemAdded", (sku, quantity))
+            lines = self._lines_or_pending(stream_id, "ItemAdded", fact)
             if lines is None:
                 return
         lines[sku] = lines.get(sku, 0) + quantity
 
-    def quantity_changed(self, stream_id: str, position: int, sku: str, quantity: int) -> None:
+    def quantity_changed(self, stream_id: str, position: int, fact: tuple) -> None:
+        sku, quantity = fact
         lines = self.lines.get(stream_id)
         if lines is None:
-            lines = self._lines_or_pending(stream_id, "ItemQuantityChanged", (sku, quantity))
+            lines = self._lines_or_pending(stream_id, "ItemQuantityChanged", fact)
             if lines is None:
                 return
         lines[sku] = quantity
 
-    def removed(self, stream_id: str, position: int, sku: str) -> None:
+    def removed(self, stream_id: str, position: int, fact: tuple) -> None:
+        sku = fact[0]
         figures = self.products.get(sku) or self._figures(sku)
         figures[1] += 1
         lines = self.lines.get(stream_id)
         if lines is None:
-            lines = self._lines_or_pending(stream_id, "ItemRemoved", (sku,))
+            lines = self._lines_or_pending(stream_id, "ItemRemoved", fact)
             if lines is None:
                 return
         lines.pop(sku, None)
@@ -223,15 +230,20 @@ class ActivityProjection:
         return {hour + ":00:00Z": n for hour, n in taken.items()}
 
 
-PROJECTION_NAMES = (CartsProjection.name, RevenueProjection.name, ProductsProjection.name,
-                    ActivityProjection.name)
+# The projections whose figures are in the checkpoints: they answer as of any position.
+FIGURE_NAMES = (CartsProjection.name, RevenueProjection.name, ProductsProjection.name,
+                ActivityProjection.name)
+# Every stored projection: the cart summaries answer as of the tip only.
+PROJECTION_NAMES = (*FIGURE_NAMES, CartSummariesProjection.name)
 
 
 class Fold:
-    """Every projection, folded forward from a checkpoint (or from zero)."""
+    """Every projection, folded forward from a checkpoint (or from zero). The cart
+    summaries only when asked (`summaries`): they fold from the stored tip alone,
+    which is what catching up does and time travel never does."""
 
     def __init__(self, readmodels: ReadModelStore | None, start: int = 0,
-                 figures: dict | None = None) -> None:
+                 figures: dict | None = None, summaries: bool = False) -> None:
         figures = figures or {}
         self.start = self.position = start
         self.as_of_start = CartsAsOfStart(readmodels, start)
@@ -239,6 +251,7 @@ class Fold:
         self.revenue = RevenueProjection(figures.get("revenue"))
         self.products = ProductsProjection(figures.get("products"), self.as_of_start)
         self.activity = ActivityProjection(figures.get("activity"))
+        self.summaries = CartSummariesProjection(readmodels, start) if summaries else None
         self.undecodable: list[tuple[int, str]] = []  # met by this fold: (position, reason)
         self.last_recorded_at: str | None = None  # of the last row folded
 
@@ -247,12 +260,12 @@ class Fold:
         return {p.name: p.figures()
                 for p in (self.carts, self.revenue, self.products, self.activity)}
 
-    def checked_out(self, stream_id: str, position: int, total_cents: int) -> None:
+    def checked_out(self, stream_id: str, position: int, fact: tuple) -> None:
         self.carts.set_status(stream_id, position, CHECKED_OUT)
-        self.revenue.checked_out(total_cents)
+        self.revenue.checked_out(fact[0])
         self.products.checked_out(stream_id)
 
-    def created(self, stream_id: str, position: int) -> None:
+    def created(self, stream_id: str, position: int, fact: tuple) -> None:
         self.carts.set_status(stream_id, position, OPEN)
 
     def apply(self, rows, checkpoint_every: int = 0) -> list[tuple[int, dict]]:
@@ -261,8 +274,9 @@ class Fold:
         Returns the figures at each position that is a multiple of
         `checkpoint_every` (when given): the checkpoints to store.
         """
-        # The hot loop of every rebuild: one handler call per decodable row, and
-        # the hour counted inline (a run of rows shares an hour: time only grows).
+        # The hot loop of every rebuild: one handler call per decodable row (two with
+        # the summaries), and the hour counted inline (a run of rows shares an hour:
+        # time only grows).
         handlers = {"CartCreated": self.created, "ItemAdded": self.products.item_added,
                     "ItemQuantityChanged": self.products.quantity_changed,
                     "ItemRemoved": self.products.removed, "CartCheckedOut": self.checked_out}
@@ -270,6 +284,9 @@ class Fold:
         activity = self.activity
         counts = activity.counts
         hour, hour_events = activity.hour, activity.hour_events
+        summaries = self.summaries
+        if summaries is not None:
+            summary_carts, meet, summary_handlers = summaries.carts, summaries.meet, summaries.handlers
         checkpoints = []
         position = recorded_at = None
         for position, stream_id, version, type_, schema_version, data, recorded_at in rows:
@@ -280,12 +297,18 @@ class Fold:
             else:
                 hour, hour_events = recorded_at[:13], 1
             counts[hour] = counts.get(hour, 0) + 1
+            if summaries is not None:  # every row counts, an undecodable one too
+                cart = summary_carts.get(stream_id) or meet(stream_id, position, version)
+                cart.version += 1
+                cart.last_position, cart.last_recorded_at = position, recorded_at
             try:
                 fact = read_fact(type_, schema_version, data, position)
             except UndecodableEvent as exc:
                 self.undecodable.append((position, exc.reason))
             else:
-                handlers[type_](stream_id, position, *fact)
+                handlers[type_](stream_id, position, fact)
+                if summaries is not None:
+                    summary_handlers[type_](cart, fact)
             if checkpoint_every and position % checkpoint_every == 0:
                 activity.hour, activity.hour_events = hour, hour_events
                 checkpoints.append((position, self.figures()))

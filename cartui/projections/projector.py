@@ -105,7 +105,7 @@ class Projector:
               progress: Progress | None) -> int:
         """Fold (start, head] chunk by chunk; returns how far it got before another
         connection moved the projections (head - start when it did not)."""
-        fold = Fold(self.readmodels, start, figures)
+        fold = Fold(self.readmodels, start, figures, summaries=True)
         expected = dict(positions)
         tip = start
         total = head - start
@@ -124,7 +124,8 @@ class Projector:
                 drop_checkpoint=tip if tip % self.checkpoint_every else None,
                 cart_status=fold.carts.take_new_statuses(),
                 activity=fold.activity.take_counts(),
-                undecodable=fold.undecodable)
+                undecodable=fold.undecodable,
+                cart_summaries=fold.summaries.take())
             if not saved:
                 return tip - start
             fold.undecodable = []

@@ -18,7 +18,7 @@ from collections import OrderedDict
 
 from ..store import EventStore, format_timestamp, parse_timestamp
 from ..store.readmodels import ReadModelStore
-from .folds import OPEN, PROJECTION_NAMES, Fold
+from .folds import FIGURE_NAMES, OPEN, Fold
 from .model import ABANDONED_AFTER, ProductFigures, Projections
 
 ANSWERS_KEPT = 256  # projections at a position never change: the log is append-only
@@ -59,7 +59,7 @@ class ProjectionReader:
         """A fold of every projection up to `position`: the last one moved forward
         when that is the shortest way, else a new one from the nearest checkpoint."""
         positions = self.readmodels.positions()
-        tip = min(positions.get(name, 0) for name in PROJECTION_NAMES)
+        tip = min(positions.get(name, 0) for name in FIGURE_NAMES)
         fold = self._fold
         if fold is not None and (fold.position > position or fold.start > tip):
             fold = None  # past the position, or rests on tables rebuilt since

@@ -6,7 +6,8 @@ Every table here is derived from `events` and may be dropped at any time:
 applied), `projection_checkpoints` (the projections' figures at some
 positions, JSON), `proj_cart_status` (each decodable CartCreated and
 CartCheckedOut: the status it gave its cart), `proj_activity` (events per
-hour) and `proj_undecodable` (rows the projections could not decode).
+hour), `proj_undecodable` (rows the projections could not decode), and
+`proj_cart_summary` (one row per cart, as of the tip only).
 """
 
 import sqlite3
@@ -22,7 +23,7 @@ from .event_store import EventStore
 READMODEL_FORMAT = 1
 
 READMODEL_TABLES = ("projection_positions", "projection_checkpoints", "proj_cart_status",
-                    "proj_activity", "proj_undecodable")
+                    "proj_activity", "proj_undecodable", "proj_cart_summary")
 
 # Table names are placeholders: a rebuild fills a second set (suffix "_rebuild")
 # while readers keep using the first, then swaps it in.
@@ -49,6 +50,24 @@ CREATE TABLE IF NOT EXISTS {proj_activity} (
 CREATE TABLE IF NOT EXISTS {proj_undecodable} (
     position INTEGER PRIMARY KEY,
     reason   TEXT NOT NULL
+);
+-- Keyed by the cart's first position: the list (oldest cart first) is a plain
+-- scan, and a cart is found from the events' (stream_id, position) index (an
+-- index on cart_id would cost every rebuild a second B-tree to fill).
+-- status "new": a stream with no decodable CartCreated yet, which is no cart.
+-- lines: JSON [quantity by sku, unit_price_cents by sku] of a cart not checked
+-- out (what its next event needs), NULL once checked out (its totals suffice).
+CREATE TABLE IF NOT EXISTS {proj_cart_summary} (
+    first_position   INTEGER PRIMARY KEY,
+    cart_id          TEXT    NOT NULL,
+    customer         TEXT,
+    status           TEXT    NOT NULL,
+    version          INTEGER NOT NULL,
+    total_cents      INTEGER NOT NULL,
+    item_count       INTEGER NOT NULL,
+    last_position    INTEGER NOT NULL,
+    last_recorded_at TEXT    NOT NULL,
+    lines            BLOB
 );
 """
 
@@ -139,6 +158,27 @@ class ReadModelStore:
             (position, orjson.dumps(ids).decode()))
         return dict(rows.fetchall())
 
+    def cart_summary(self, stream_id: str) -> tuple | None:
+        """One cart's stored row: (first_position, customer, status, version,
+        total_cents, item_count, last_position, last_recorded_at, lines)."""
+        return self.conn.execute(self._sql(
+            "SELECT first_position, customer, status, version, total_cents, item_count, "
+            "last_position, last_recorded_at, lines FROM {proj_cart_summary} "
+            "WHERE first_position = (SELECT position FROM events INDEXED BY events_stream_position "
+            "WHERE stream_id = ? ORDER BY position LIMIT 1) AND cart_id = ?"),
+            (stream_id, stream_id)).fetchone()
+
+    def cart_summaries(self) -> list[tuple]:
+        """Every cart's summary, oldest cart first: (cart_id, customer, status, version,
+        total_cents, item_count, last_position, last_recorded_at)."""
+        try:
+            return self.conn.execute(self._sql(
+                "SELECT cart_id, customer, status, version, total_cents, item_count, "
+                "last_position, last_recorded_at FROM {proj_cart_summary} WHERE status != 'new' "
+                "ORDER BY first_position")).fetchall()
+        except sqlite3.OperationalError:  # never built
+            return []
+
     def activity(self) -> list[tuple[str, int]]:
         """(hour, events) of every hour the projection has met, in time order."""
         try:
@@ -171,7 +211,14 @@ class ReadModelStore:
     # -- writing ---------------------------------------------------------------------------
 
     def create(self) -> None:
+        """The tables, where missing. When some were dropped by hand while the
+        checkpoints stayed, the checkpoints go too: built again from zero."""
         with self.store.transaction():
+            names = [table for table, in self.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")]
+            if self.tables["projection_positions"] in names \
+                    and not set(self.tables.values()) <= set(names):
+                self.conn.execute(self._sql("DELETE FROM {projection_positions}"))
             self._create_tables()
 
     def drop(self) -> None:
@@ -209,10 +256,13 @@ class ReadModelStore:
              position: int, checkpoints: Sequence[tuple[int, bytes]],
              drop_checkpoint: int | None,
              cart_status: Sequence[tuple[str, int, str]], activity: Mapping[str, int],
-             undecodable: Sequence[tuple[int, str]]) -> bool:
+             undecodable: Sequence[tuple[int, str]], cart_summaries: Sequence[tuple] = ()
+             ) -> bool:
         """Advance the projections `names` to `position`, in one transaction:
         their new derived rows and checkpoints (JSON), `clear` first when they
         were folded from zero (whatever an older run or format left goes).
+
+        `cart_summaries` (rows of proj_cart_summary) replace those of their carts.
 
         `expected` are the positions read when the fold started: if another
         connection moved them meanwhile, nothing is written and the answer is
@@ -231,6 +281,8 @@ class ReadModelStore:
                 "ON CONFLICT (hour) DO UPDATE SET events = events + excluded.events"),
                 activity.items())
             self.conn.executemany(sql("INSERT INTO {proj_undecodable} VALUES (?, ?)"), undecodable)
+            self.conn.executemany(sql("INSERT OR REPLACE INTO {proj_cart_summary} "
+                                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), cart_summaries)
             if drop_checkpoint is not None:
                 self.conn.execute(sql("DELETE FROM {projection_checkpoints} WHERE position = ?"),
                                   (drop_checkpoint,))
