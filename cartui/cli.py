@@ -267,10 +267,16 @@ def cart_json(state, as_of_position: int) -> dict:
 @command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def carts(app: App, as_json: bool) -> None:
-    """List every cart, oldest first."""
-    # Replays every cart through the service: fine for thousands of carts; a
-    # read model should serve this on huge databases.
-    summaries = app.service.list_carts()
+    """List every cart, oldest first.
+
+    The list is a read model kept with the projections: they are first caught
+    up from their checkpoints (with a progress bar on a terminal when that takes
+    a while).
+    """
+    from .history import History
+
+    summaries = History(app.store, app.service).cart_summaries(
+        _catch_up_progress("catching up the projections"))
     if as_json:
         _echo_json([{"cart_id": s.cart_id, "customer": s.customer, "status": s.status,
                      "version": s.version, "total_cents": s.total_cents,

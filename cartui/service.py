@@ -39,7 +39,8 @@ class LoadedCart:
 
 @dataclass(frozen=True)
 class CartSummary:
-    """One line of a cart list: who, how far, how much, and when it last moved."""
+    """One line of a cart list: who, how far, how much, and when it last moved (the
+    cart summaries read model, cartui.projections.summaries, keeps them)."""
 
     cart_id: str
     customer: str | None
@@ -105,18 +106,6 @@ class CartService:
                 undecodable.append(exc)
                 state = _skip(state)
         return LoadedCart(state, as_of, undecodable)
-
-    def list_carts(self) -> list[CartSummary]:
-        """Every cart as of the head, oldest first."""
-        summaries = []
-        for info in self.store.streams():
-            state = self.load(info.stream_id).state
-            if not state.exists:
-                continue  # a stream whose CartCreated cannot be decoded
-            summaries.append(CartSummary(info.stream_id, state.customer, state.status,
-                                         info.version, state.total_cents, state.item_count,
-                                         info.last_position, info.last_recorded_at))
-        return summaries
 
     # -- writing ---------------------------------------------------------------------------
 

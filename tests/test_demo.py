@@ -7,6 +7,7 @@ import pytest
 
 from cartui.demo import DEMO_START, DemoRefused, iter_demo_rows, write_demo
 from cartui.domain import CartCheckedOut, ItemQuantityChanged, ItemRemoved, check, evolve, initial_state
+from cartui.history import History
 from cartui.resources import load_catalog
 from cartui.service import CartService
 from cartui.store import EventStore, parse_timestamp
@@ -100,7 +101,8 @@ def test_a_week_of_shop_hours_with_a_gap_and_a_burst(rows):
 
 def test_customers_have_names_and_some_carts_are_anonymous(demo_db, rows):
     with EventStore(demo_db) as store:
-        customers = [s.customer for s in CartService(store, load_catalog()).list_carts()]
+        summaries = History(store, CartService(store, load_catalog())).cart_summaries()
+        customers = [s.customer for s in summaries]
     named = [c for c in customers if c]
     assert len(named) >= len(customers) // 2 and None in customers
     assert all(len(name.split()) >= 2 for name in named)

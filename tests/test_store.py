@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from cartui.domain import fold, initial_state
+from cartui.history import History
 from cartui.resources import load_catalog
 from cartui.service import CartService
 from cartui.store import (
@@ -287,7 +288,7 @@ def test_rows_that_cannot_be_decoded_crash_no_reader(db, store):
     assert loaded.state.lines[SKU_A].quantity == 2
     assert loaded.state.version == 4
     assert loaded.as_of_position == 4
-    assert service.list_carts()[0].cart_id == "c1"
+    assert [(s.cart_id, s.version) for s in History(store, service).cart_summaries()] == [("c1", 4)]
 
 
 # -- change detection -------------------------------------------------------------------------

@@ -560,13 +560,17 @@ class CartuiApp(App):
 
     @work(thread=True, exclusive=True, group="carts")
     def _load_carts_for_the_picker(self) -> None:
-        """Every cart's summary (seconds on a million events: each cart is loaded), on a
-        connection of its own, then the picker."""
+        """Every cart's summary from the read model (caught up first: long only after
+        much has been appended), on a connection of its own, then the picker."""
         self.post_message(TaskBar.Progress("Loading the carts…", 0, 0))
+
+        def progress(done: int, total: int) -> None:
+            self.post_message(TaskBar.Progress("Catching up the cart list…", done, total))
+
         store = self._worker_store()
         try:
             service = self.service if store is self.store else CartService(store, self.catalog)
-            carts = service.list_carts()
+            carts = History(store, service).cart_summaries(progress)
         finally:
             if store is not self.store:
                 store.close()
