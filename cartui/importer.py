@@ -16,8 +16,8 @@ memory. A line is checked for:
   `causation_id` that are strings or null (other keys are kept);
 - `version` continuing the stream as stored (1 for a new cart);
 - the cart rules, on the stream's state (stored state for carts already in
-  the database): `check` then `evolve`. Prices are not compared with today's
-  catalog.
+  the database), through the domain's `CartTally`. Prices are not compared
+  with today's catalog.
 
 A line whose `metadata.event_id` is already stored, or appeared earlier in
 the file, is skipped: importing the same file twice changes nothing.
@@ -28,29 +28,28 @@ it (or than the database's newest event) is recorded at that later time.
 """
 
 import gc
-import re
+import queue
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from types import MappingProxyType
 from typing import BinaryIO, Callable, Iterator
 
 import orjson
 
-from .domain import CartState, check, evolve, initial_state, validate_cart_id
+from .domain import CartTally, validate_cart_id
 from .domain.errors import DomainError
 from .domain.events import CURRENT_SCHEMA_VERSION, EVENT_TYPES
 from .service import CartService
 from .store import ConcurrencyError, EventStore, UndecodableEvent, decode_event, normalize_timestamp
 
-BATCH_LINES = 5000
+BATCH_LINES = 4000
+READ_BYTES = 1 << 20
 _REQUIRED = ("stream_id", "version", "type", "schema_version", "data", "metadata", "recorded_at")
 _ALLOWED = frozenset(_REQUIRED) | {"position"}
 _KNOWN_SCHEMAS = {(t, v) for t, v in CURRENT_SCHEMA_VERSION.items()} | {("ItemAdded", 1)}
-_STORED_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 _DECODED_CACHE_SIZE = 10_000
-_NO_LINES = MappingProxyType({})
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
 
@@ -92,14 +91,16 @@ def import_file(store: EventStore, service: CartService, path: str | Path,
     """Import a JSON Lines file: all of it or, on the first bad line, nothing (ImportFileError).
 
     Into an empty database the import takes a fast path that looks nothing
-    up: no stored streams, no stored ids, and the store rebuilds its indexes
-    at the end. A file that fails on that path may hold a duplicate event_id
-    (to be skipped, not refused), so it is imported again on the careful
-    path, which decides. Only files with such duplicates or errors pay twice.
+    up: no stored streams, no stored ids; the store builds its indexes at
+    the end, and a thread inserts each batch while the next one is checked.
+    A file that fails on that path may hold a duplicate event_id (to be
+    skipped, not refused: the unique index finds it when it is built), so it
+    is imported again on the careful path, which decides. Only files with
+    such duplicates or errors pay twice.
     """
     path = Path(path)
     # Nothing an import allocates forms a cycle, but a million allocations make
-    # the cyclic collector walk every cart state again and again.
+    # the cyclic collector walk every cart tally again and again.
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -120,23 +121,15 @@ def _import_path(store: EventStore, service: CartService, path: Path,
                  progress: Progress | None, fast: bool) -> ImportResult:
     total_bytes = path.stat().st_size
     bulk = False
-    with path.open("rb") as lines:
+    with path.open("rb") as file:
         try:
             with _transaction(store, fast) as bulk:
                 importer = _Importer(store, service, fast=bulk)
-                batch: list[tuple[int, bytes]] = []
-                done_bytes = 0
-                for number, raw in enumerate(lines, start=1):
-                    batch.append((number, raw))
-                    done_bytes += len(raw)
-                    if len(batch) == BATCH_LINES:
-                        importer.import_batch(batch)
-                        batch = []
+                with _Inserter(store, in_background=bulk) as inserter:
+                    for first_number, lines, done_bytes in _batches(file):
+                        inserter.insert(importer.check_batch(first_number, lines))
                         if progress is not None:
                             progress(done_bytes, max(total_bytes, done_bytes))
-                importer.import_batch(batch)
-                if progress is not None:
-                    progress(done_bytes, max(total_bytes, done_bytes))
         except (ImportFileError, ConcurrencyError):
             if bulk:
                 raise _FastPathFailed() from None
@@ -156,8 +149,84 @@ def _transaction(store: EventStore, fast: bool) -> Iterator[bool]:
             yield False
 
 
+def _batches(file: BinaryIO) -> Iterator[tuple[int, list[bytes], int]]:
+    """(number of the first line, up to BATCH_LINES lines, bytes read so far).
+
+    Reads large blocks and splits them: iterating over the file line by line
+    costs more than the checks of some lines."""
+    number = 1
+    done = 0
+    lines: list[bytes] = []
+    pieces: list[bytes] = []  # a line begun in earlier blocks
+    while block := file.read(READ_BYTES):
+        done += len(block)
+        pieces.append(block)
+        if b"\n" not in block:
+            continue  # a long line: joined once its end comes
+        lines += b"".join(pieces).split(b"\n")
+        pieces = [lines.pop()]
+        while len(lines) >= BATCH_LINES:
+            yield number, lines[:BATCH_LINES], done - len(pieces[0])
+            number += BATCH_LINES
+            del lines[:BATCH_LINES]
+    last = b"".join(pieces)  # after the last newline: a line without one, or nothing
+    if last:
+        lines.append(last)
+    if lines:
+        yield number, lines, done
+
+
+class _Inserter:
+    """Inserts the checked batches. On the fast path a thread does it while the
+    next batch is checked: the store inserts a batch in a few statements and
+    SQLite runs them without holding the GIL. The careful path inserts in
+    line, since its next batch looks up what the previous one inserted."""
+
+    def __init__(self, store: EventStore, in_background: bool) -> None:
+        self.store = store
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+        if in_background:
+            self.queue: queue.Queue = queue.Queue(maxsize=2)
+            self.stopped = False
+            self.thread = threading.Thread(target=self._run, name="cartui-import-inserts", daemon=True)
+            self.thread.start()
+
+    def __enter__(self) -> "_Inserter":
+        return self
+
+    def insert(self, rows: list[tuple]) -> None:
+        if self.thread is None:
+            if rows:
+                self.store.insert_rows(rows)
+            return
+        if self.error is not None:
+            raise self.error
+        if rows:
+            self.queue.put(rows)
+
+    def _run(self) -> None:
+        while (rows := self.queue.get()) is not None:
+            if self.error is None and not self.stopped:
+                try:
+                    self.store.insert_rows(rows)
+                except BaseException as exc:  # re-raised in the importing thread
+                    self.error = exc
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.thread is None:
+            return
+        # Whatever happened, the thread is done with the connection before the
+        # transaction commits or rolls back.
+        self.stopped = exc_type is not None
+        self.queue.put(None)
+        self.thread.join()
+        if exc_type is None and self.error is not None:
+            raise self.error
+
+
 class _Importer:
-    """Checks lines and inserts them, in batches, inside the caller's transaction.
+    """Checks lines and turns them into rows, inside the caller's transaction.
 
     The fast path (an empty database) assumes every line is new; the careful
     path looks up stored streams and skips ids already stored or seen earlier.
@@ -173,165 +242,197 @@ class _Importer:
         self.first_position = store.head_position() + 1
         self.next_position = self.first_position
         self.last_time = store.head_recorded_at() or ""
-        # The state of every stream met so far. A checked-out cart keeps no lines.
-        self.states: dict[str, CartState] = {}
-        self.decoded: dict[tuple, object] = {}
+        self.tallies: dict[str, CartTally] = {}  # every stream met so far
+        # Decoded events by data text, per (type, schema version): many lines carry
+        # the same data (the same sku and quantity, an anonymous CartCreated), and
+        # events are immutable, so a decoded one is reused.
+        self.decoded: dict[tuple[str, int], dict[str, object]] = {key: {} for key in _KNOWN_SCHEMAS}
+        self.decoded_count = 0
 
     def result(self) -> ImportResult:
         if not self.appended:
             return ImportResult(0, self.skipped)
         return ImportResult(self.appended, self.skipped, self.first_position, self.next_position - 1)
 
-    def import_batch(self, batch: list[tuple[int, bytes]]) -> None:
-        parsed: list[tuple] = []
-        malformed: ImportFileError | None = None
-        for number, raw in batch:
-            if not raw.strip():
-                continue  # blank lines (a trailing newline, say) carry nothing
-            try:
-                parsed.append(self._parse(number, raw))
-            except ImportFileError as exc:
-                malformed = exc  # raised once the lines before it are checked: the first bad line wins
-                break
-        known_ids: set[str] = set()
-        if not self.fast and parsed:
-            # Stored before the import or in an earlier batch (this transaction sees its own rows).
-            known_ids = self.store.stored_event_ids([line[9] for line in parsed])
+    def check_batch(self, first_number: int, lines: list[bytes]) -> list[tuple]:
+        """The rows of these lines, checked; ImportFileError on the first bad line.
+
+        The common case runs inline, each unusual one calls a helper that
+        raises the precise error: this loop runs a million times an import."""
+        fast = self.fast
+        known_ids = set() if fast else self._stored_ids(lines)
         rows = []
-        for line in parsed:
-            if not self.fast:
-                if line[9] in known_ids:
+        loads, dumps, decoded, tallies = orjson.loads, orjson.dumps, self.decoded, self.tallies
+        last_time = self.last_time
+        position = self.next_position
+        number = first_number - 1
+        for raw in lines:
+            number += 1
+            try:
+                obj = loads(raw)
+            except orjson.JSONDecodeError as exc:
+                if raw.isspace() or not raw:
+                    continue  # blank lines (a trailing newline, say) carry nothing
+                raise ImportFileError(number, f"not valid JSON ({exc})") from None
+            if type(obj) is not dict:
+                raise ImportFileError(number, "a line must be a JSON object")
+            if len(obj) - ("position" in obj) != len(_REQUIRED):
+                raise _fields_error(number, obj)
+            try:
+                stream_id, version, type_, schema_version, data, metadata, recorded_at = (
+                    obj["stream_id"], obj["version"], obj["type"], obj["schema_version"],
+                    obj["data"], obj["metadata"], obj["recorded_at"])
+            except KeyError:
+                raise _fields_error(number, obj) from None
+            tally = tallies.get(stream_id) if type(stream_id) is str else None
+            if tally is None:  # one met already is valid
+                try:
+                    validate_cart_id(stream_id)
+                except DomainError as exc:
+                    raise ImportFileError(number, f"stream_id: {exc}") from None
+            if type(version) is not int or version < 1:
+                raise ImportFileError(number, f"version must be a whole number from 1, got {version!r}")
+            # (bool and float are not int: True and 2.0 would find the cache of 1 and 2)
+            if type(type_) is not str or type(schema_version) is not int:
+                raise _schema_error(number, type_, schema_version)
+            decoded_of_schema = decoded.get((type_, schema_version))
+            if decoded_of_schema is None:
+                raise _schema_error(number, type_, schema_version)
+            if type(data) is not dict:
+                raise ImportFileError(number, "data must be a JSON object")
+            data_text = dumps(data).decode()
+            if type(metadata) is not dict:
+                raise _metadata_error(number, metadata)
+            event_id = metadata.get("event_id")
+            correlation_id = metadata.get("correlation_id", _MISSING)
+            causation_id = metadata.get("causation_id", _MISSING)
+            if type(event_id) is not str or not event_id \
+                    or (correlation_id is not None and type(correlation_id) is not str) \
+                    or (causation_id is not None and type(causation_id) is not str):
+                raise _metadata_error(number, metadata)
+            metadata_text = dumps(metadata).decode()
+            if not _is_stored_time(recorded_at):
+                recorded_at = _recorded_at(number, recorded_at)
+            event = decoded_of_schema.get(data_text)
+            if event is None:
+                event = self._decode(number, type_, schema_version, data_text)
+
+            if not fast:
+                if event_id in known_ids:
                     self.skipped += 1
                     continue
-                known_ids.add(line[9])
-            rows.append(self._check(line))
-        if rows:
-            self.store.insert_rows(rows)
-        if malformed is not None:
-            raise malformed
-
-    def _parse(self, number: int, raw: bytes) -> tuple:
-        """Schema checks of one line: (number, stream_id, version, type, schema_version,
-        data text, metadata text, recorded_at, event, event_id)."""
-        try:
-            obj = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise ImportFileError(number, f"not valid JSON ({exc})") from None
-        if type(obj) is not dict:
-            raise ImportFileError(number, "a line must be a JSON object")
-        if not (len(obj) == len(_ALLOWED) and obj.keys() <= _ALLOWED):  # fast path: all of them
-            _check_fields(number, obj)
-        stream_id, version, type_, schema_version = (
-            obj["stream_id"], obj["version"], obj["type"], obj["schema_version"])
-        if type(stream_id) is not str or stream_id not in self.states:  # one met already is valid
+                known_ids.add(event_id)
+            if tally is None:
+                tally = tallies[stream_id] = self._stored_tally(number, stream_id)
+            if version != tally.version + 1:
+                raise ImportFileError(
+                    number, f"{type_} of {stream_id!r} version {version} does not continue the "
+                            f"stream, which is at version {tally.version} (expected {tally.version + 1})")
             try:
-                validate_cart_id(stream_id)
+                tally.apply(event)
             except DomainError as exc:
-                raise ImportFileError(number, f"stream_id: {exc}") from None
-        if type(version) is not int or version < 1:
-            raise ImportFileError(number, f"version must be a whole number from 1, got {version!r}")
-        if type(type_) is not str or type(schema_version) is not int \
-                or (type_, schema_version) not in _KNOWN_SCHEMAS:
-            if type(type_) is not str or type_ not in EVENT_TYPES:
-                raise ImportFileError(number, f"unknown event type {type_!r}")
-            raise ImportFileError(number, f"unknown schema version {schema_version!r} of {type_}")
-        data = obj["data"]
-        if type(data) is not dict:
-            raise ImportFileError(number, "data must be a JSON object")
-        data_text = orjson.dumps(data).decode()
-        metadata = obj["metadata"]
-        event_id = _check_metadata(number, metadata)
-        return (number, stream_id, version, type_, schema_version, data_text,
-                orjson.dumps(metadata).decode(), _recorded_at(number, obj["recorded_at"]),
-                self._decode(number, type_, schema_version, data_text), event_id)
+                raise ImportFileError(number, f"{type_} of {stream_id!r} version {version}: {exc}") \
+                    from None
+            # Time never runs backwards in position order (the store's contract).
+            if recorded_at > last_time:
+                last_time = recorded_at
+            rows.append((position, stream_id, version, type_, schema_version, data_text,
+                         metadata_text, last_time))
+            position += 1
+        self.last_time = last_time
+        self.next_position = position
+        self.appended += len(rows)
+        return rows
 
     def _decode(self, number: int, type_: str, schema_version: int, data_text: str):
-        # Many lines carry the same data (the same sku and quantity, an anonymous
-        # CartCreated): events are immutable, so a decoded one can be reused.
-        key = (type_, schema_version, data_text)
-        event = self.decoded.get(key)
-        if event is None:
-            try:
-                event = decode_event(type_, schema_version, data_text, self.product_names, number)
-            except UndecodableEvent as exc:
-                raise ImportFileError(number, exc.reason) from None
-            if len(self.decoded) >= _DECODED_CACHE_SIZE:
-                self.decoded.clear()
-            self.decoded[key] = event
+        try:
+            event = decode_event(type_, schema_version, data_text, self.product_names, number)
+        except UndecodableEvent as exc:
+            raise ImportFileError(number, exc.reason) from None
+        if self.decoded_count >= _DECODED_CACHE_SIZE:  # many different checkouts, say
+            for events in self.decoded.values():
+                events.clear()
+            self.decoded_count = 0
+        self.decoded[type_, schema_version][data_text] = event
+        self.decoded_count += 1
         return event
 
-    def _check(self, line: tuple) -> tuple:
-        """The cart rules on the stream's state; the row to insert."""
-        number, stream_id, version, type_, schema_version, data, metadata, recorded_at, event, _ = line
-        state = self.states.get(stream_id)
-        if state is None:
-            state = self._stored_state(number, stream_id)
-        if version != state.version + 1:
-            raise ImportFileError(
-                number, f"{type_} of {stream_id!r} version {version} does not continue the stream, "
-                        f"which is at version {state.version} (expected {state.version + 1})")
-        try:
-            check(state, event)
-        except DomainError as exc:
-            raise ImportFileError(number, f"{type_} of {stream_id!r} version {version}: {exc}") from None
-        state = evolve(state, event)
-        if state.status == "checked_out":
-            # Nothing more can happen to it: keep what the checks still need, not its lines.
-            state = CartState(stream_id, "checked_out", None, _NO_LINES, version)
-        self.states[stream_id] = state
-        # Time never runs backwards in position order (the store's contract).
-        if recorded_at > self.last_time:
-            self.last_time = recorded_at
-        position = self.next_position
-        self.next_position += 1
-        self.appended += 1
-        return (position, stream_id, version, type_, schema_version, data, metadata, self.last_time)
-
-    def _stored_state(self, number: int, stream_id: str) -> CartState:
+    def _stored_tally(self, number: int, stream_id: str) -> CartTally:
         if self.fast:
-            return initial_state(stream_id)
+            return CartTally(stream_id)
         loaded = self.service.load(stream_id)
         if loaded.undecodable:
             bad = loaded.undecodable[0]
             raise ImportFileError(
                 number, f"cart {stream_id!r} has a stored event that cannot be decoded "
                         f"(position {bad.position}: {bad.reason}), so this line cannot be checked")
-        return loaded.state
+        return CartTally.of(loaded.state)
+
+    def _stored_ids(self, lines: list[bytes]) -> set[str]:
+        """The event ids of these lines already stored, before the import or by an
+        earlier batch (this transaction sees its own rows). Lines that do not
+        parse are left to the check, which names them in order."""
+        ids = []
+        for raw in lines:
+            try:
+                event_id = orjson.loads(raw)["metadata"]["event_id"]
+            except (orjson.JSONDecodeError, TypeError, KeyError):
+                continue
+            if type(event_id) is str:
+                ids.append(event_id)
+        return self.store.stored_event_ids(ids) if ids else set()
 
 
-def _check_fields(number: int, obj: dict) -> None:
-    unknown = sorted(obj.keys() - _ALLOWED)
-    if unknown:
-        raise ImportFileError(number, f"unknown field {unknown[0]!r}")
-    for key in _REQUIRED:
-        if key not in obj:
-            raise ImportFileError(number, f"missing field {key!r}")
+_MISSING = object()
 
 
-def _check_metadata(number: int, metadata: object) -> str:
-    if type(metadata) is not dict:
-        raise ImportFileError(number, "metadata must be a JSON object")
-    event_id = metadata.get("event_id")
-    if type(event_id) is not str or not event_id:
-        raise ImportFileError(number, "metadata.event_id must be a non-empty string")
-    for key in ("correlation_id", "causation_id"):
-        if key not in metadata:
-            raise ImportFileError(number, f"metadata.{key} is missing (a string or null)")
-        value = metadata[key]
-        if value is not None and type(value) is not str:
-            raise ImportFileError(number, f"metadata.{key} must be a string or null")
-    return event_id
+def _is_stored_time(text: object) -> bool:
+    """Is this already the store's form, "YYYY-MM-DDTHH:MM:SS.ffffffZ" (ASCII
+    digits), of a real instant? The common case, checked cheaply: the
+    separators and the fraction here, fromisoformat the digits and ranges."""
+    if type(text) is not str or len(text) != 27 or text[4:20:3] != "--T::." or text[26] != "Z" \
+            or not text[20:26].isdigit():
+        return False
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _recorded_at(number: int, text: object) -> str:
-    """The store's fixed-width UTC text for a timestamp (kept as is when already so)."""
-    if type(text) is str and _STORED_TIME.fullmatch(text):
-        try:
-            datetime.fromisoformat(text)  # the shape is right; is the date real?
-            return text
-        except ValueError:
-            pass
+    """The store's fixed-width UTC text for any other timestamp."""
     try:
         return normalize_timestamp(text)
     except (ValueError, OverflowError) as exc:
         raise ImportFileError(number, f"recorded_at: {exc}") from None
+
+
+# The errors of a line the check loop found wrong, worded precisely.
+
+def _fields_error(number: int, obj: dict) -> ImportFileError:
+    unknown = sorted(obj.keys() - _ALLOWED)
+    if unknown:
+        return ImportFileError(number, f"unknown field {unknown[0]!r}")
+    missing = next(key for key in _REQUIRED if key not in obj)
+    return ImportFileError(number, f"missing field {missing!r}")
+
+
+def _schema_error(number: int, type_: object, schema_version: object) -> ImportFileError:
+    if type(type_) is not str or type_ not in EVENT_TYPES:
+        return ImportFileError(number, f"unknown event type {type_!r}")
+    return ImportFileError(number, f"unknown schema version {schema_version!r} of {type_}")
+
+
+def _metadata_error(number: int, metadata: object) -> ImportFileError:
+    if type(metadata) is not dict:
+        return ImportFileError(number, "metadata must be a JSON object")
+    event_id = metadata.get("event_id")
+    if type(event_id) is not str or not event_id:
+        return ImportFileError(number, "metadata.event_id must be a non-empty string")
+    for key in ("correlation_id", "causation_id"):
+        if key not in metadata:
+            return ImportFileError(number, f"metadata.{key} is missing (a string or null)")
+    bad = next(key for key in ("correlation_id", "causation_id")
+               if metadata[key] is not None and type(metadata[key]) is not str)
+    return ImportFileError(number, f"metadata.{bad} must be a string or null")

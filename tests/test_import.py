@@ -271,3 +271,53 @@ def test_an_import_into_an_empty_database_keeps_its_indexes(tmp_db, tmp_path):
         assert {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")} \
             == indexes
         assert store.stored_event_ids(["cart-a-1", "cart-a-4"]) == {"cart-a-1", "cart-a-4"}
+
+
+def test_lines_longer_than_a_read_and_batches_of_any_size_import_whole(target, tmp_path, monkeypatch):
+    monkeypatch.setattr(importer, "READ_BYTES", 50)  # every line spans several reads
+    monkeypatch.setattr(importer, "BATCH_LINES", 3)
+    lines = [*good_cart("cart-1"), *good_cart("cart-2"), good_cart("cart-3")[0]]
+    file = tmp_path / "f.jsonl"
+    file.write_bytes(b"\n".join(orjson.dumps(line) for line in lines))  # no newline at the end
+    with EventStore(target) as store:
+        head = store.head_position()
+        result = import_file(store, CartService(store, load_catalog()), file)
+        assert (result.appended, result.skipped) == (9, 0)
+        assert [(r.stream_id, r.version) for r in store.read_all(head + 1)] == [
+            (line["stream_id"], line["version"]) for line in lines]
+
+
+def test_an_event_id_repeated_on_an_otherwise_good_line_is_skipped(target, tmp_path):
+    # Into an empty database the fast path only finds it when the unique index is built.
+    again = event("cart-b", 1, "CartCreated", {"customer": None}, event_id="cart-a-1")
+    file = write_lines(tmp_path / "f.jsonl", [*good_cart(), again])
+    with EventStore(target) as store:
+        result = import_file(store, CartService(store, load_catalog()), file)
+        assert (result.appended, result.skipped) == (4, 1)
+        assert not store.stream_exists("cart-b")
+        assert store.stored_event_ids(["cart-a-1"]) == {"cart-a-1"}
+
+
+def test_a_failure_while_inserting_appends_nothing_and_leaves_the_store_usable(target, tmp_path,
+                                                                             monkeypatch):
+    monkeypatch.setattr(importer, "BATCH_LINES", 2)  # several batches: the second one fails
+    lines = [*good_cart("cart-1"), *good_cart("cart-2")]
+    file = write_lines(tmp_path / "f.jsonl", lines)
+    before = log_of(target)
+    with EventStore(target) as store:
+        insert_rows = store.insert_rows
+        batches = []
+
+        def failing_insert(rows):
+            batches.append(rows)
+            if len(batches) == 2:
+                raise OSError("disk full")
+            insert_rows(rows)
+
+        monkeypatch.setattr(store, "insert_rows", failing_insert)
+        with pytest.raises(OSError, match="disk full"):
+            import_file(store, CartService(store, load_catalog()), file)
+        assert not store.conn.in_transaction
+        monkeypatch.setattr(store, "insert_rows", insert_rows)
+        assert import_file(store, CartService(store, load_catalog()), file).appended == 8
+    assert log_of(target).startswith(before)
