@@ -87,6 +87,23 @@ def test_deleting_the_derived_tables_and_catching_up_gives_the_same_answer():
     assert stored(store) == before
 
 
+def test_two_connections_catching_up_at_once(tmp_path):
+    """A second connection catches up in the middle of the first's run: the first
+    drops the summaries it folded and goes on from what the second stored."""
+    path = tmp_path / "events.db"
+    with EventStore(path) as first, EventStore(path) as second:
+        append(first, synthetic_history(2000, CATALOG).rows)
+        interrupted = []
+
+        def progress(done, total):
+            if done and not interrupted:
+                interrupted.append(Projector(second, chunk_events=300).catch_up())
+
+        Projector(first, chunk_events=500).catch_up(progress)
+        assert interrupted == [1500]
+        assert stored(first) == replayed(first)
+
+
 def test_a_fold_from_zero_reads_no_summary_left_from_before():
     """Checkpoints gone but the summaries left: the fold starts from zero and must not
     take a stored summary for the cart's state (here a stream that a stray client

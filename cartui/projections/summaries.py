@@ -1,9 +1,9 @@
 """Cart summaries: one line per cart as of the projections' tip, for the cart list.
 
 A cart's summary is what `CartService.load` makes of its whole stream:
-customer, status, version (the rows of the stream, an undecodable one too:
-it takes its version number), total and item count of its lines, and its
-last event.
+customer, status, version (the rows of the stream, undecodable ones
+included: each takes its version number), total and item count of its lines,
+and its last event.
 
 Unlike the other projections it has no figures in the per-K checkpoints and
 cannot answer "as of P": its derived table (`proj_cart_summary`, with the
@@ -30,9 +30,9 @@ class SummaryState:
     """One cart's summary while a fold runs.
 
     The lines are two dicts, sku -> quantity and sku -> unit price, with the
-    same keys in the same order (the totals zip their values); they are None
-    for a checked-out cart read from the table, whose lines are not stored,
-    only its total and item count."""
+    same keys in the same order (the totals zip their values); plain ints, so
+    no tuple per event to allocate. They are None for a checked-out cart read
+    from the table, whose lines are not stored, only its total and item count."""
 
     __slots__ = ("cart_id", "first_position", "customer", "status", "version", "last_position",
                  "last_recorded_at", "quantities", "prices", "total_cents", "item_count")
@@ -50,6 +50,8 @@ class SummaryState:
 
 
 class CartSummariesProjection:
+    """The summaries of the carts a fold meets, between two saves."""
+
     name = "summaries"
 
     def __init__(self, readmodels: ReadModelStore, start: int) -> None:
