@@ -48,6 +48,7 @@ BATCH_LINES = 4000
 READ_BYTES = 1 << 20
 _REQUIRED = ("stream_id", "version", "type", "schema_version", "data", "metadata", "recorded_at")
 _ALLOWED = frozenset(_REQUIRED) | {"position"}
+_FIELD_COUNT = len(_REQUIRED)
 _KNOWN_SCHEMAS = {(t, v) for t, v in CURRENT_SCHEMA_VERSION.items()} | {("ItemAdded", 1)}
 _DECODED_CACHE_SIZE = 10_000
 
@@ -262,7 +263,8 @@ class _Importer:
         fast = self.fast
         known_ids = set() if fast else self._stored_ids(lines)
         rows = []
-        loads, dumps, decoded, tallies = orjson.loads, orjson.dumps, self.decoded, self.tallies
+        loads, dumps, fromisoformat = orjson.loads, orjson.dumps, datetime.fromisoformat
+        decoded, tallies = self.decoded, self.tallies
         last_time = self.last_time
         position = self.next_position
         number = first_number - 1
@@ -276,7 +278,7 @@ class _Importer:
                 raise ImportFileError(number, f"not valid JSON ({exc})") from None
             if type(obj) is not dict:
                 raise ImportFileError(number, "a line must be a JSON object")
-            if len(obj) - ("position" in obj) != len(_REQUIRED):
+            if len(obj) - ("position" in obj) != _FIELD_COUNT:
                 raise _fields_error(number, obj)
             try:
                 stream_id, version, type_, schema_version, data, metadata, recorded_at = (
@@ -311,8 +313,17 @@ class _Importer:
                     or (causation_id is not None and type(causation_id) is not str):
                 raise _metadata_error(number, metadata)
             metadata_text = dumps(metadata).decode()
-            if not _is_stored_time(recorded_at):
+            # Most often already the store's form "YYYY-MM-DDTHH:MM:SS.ffffffZ": the
+            # separators and the fraction checked here, the rest by fromisoformat.
+            if type(recorded_at) is not str or len(recorded_at) != 27 \
+                    or recorded_at[4:20:3] != "--T::." or recorded_at[26] != "Z" \
+                    or not recorded_at[20:26].isdigit():
                 recorded_at = _recorded_at(number, recorded_at)
+            else:
+                try:
+                    fromisoformat(recorded_at)
+                except ValueError:
+                    recorded_at = _recorded_at(number, recorded_at)
             event = decoded_of_schema.get(data_text)
             if event is None:
                 event = self._decode(number, type_, schema_version, data_text)
@@ -386,22 +397,8 @@ class _Importer:
 _MISSING = object()
 
 
-def _is_stored_time(text: object) -> bool:
-    """Is this already the store's form, "YYYY-MM-DDTHH:MM:SS.ffffffZ" (ASCII
-    digits), of a real instant? The common case, checked cheaply: the
-    separators and the fraction here, fromisoformat the digits and ranges."""
-    if type(text) is not str or len(text) != 27 or text[4:20:3] != "--T::." or text[26] != "Z" \
-            or not text[20:26].isdigit():
-        return False
-    try:
-        datetime.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _recorded_at(number: int, text: object) -> str:
-    """The store's fixed-width UTC text for any other timestamp."""
+    """The store's fixed-width UTC text for a timestamp in any other form."""
     try:
         return normalize_timestamp(text)
     except (ValueError, OverflowError) as exc:

@@ -196,6 +196,8 @@ def bad_line_cases():
     yield "bad correlation", dict(cart[1], metadata={"event_id": "e", "correlation_id": 5,
                                                      "causation_id": None}), "correlation_id"
     yield "time without zone", dict(cart[1], recorded_at="2026-01-05T10:00:00"), "has no timezone"
+    yield "no such day", dict(cart[1], recorded_at="2026-02-30T10:00:00.000000Z"), "recorded_at"
+    yield "no such hour", dict(cart[1], recorded_at="2026-01-05T24:00:00.000000Z"), "recorded_at"
     yield "version gap", dict(cart[1], version=3), \
         "ItemAdded of 'cart-a' version 3 does not continue the stream, which is at version 1"
     yield "created twice", event("cart-a", 2, "CartCreated", {"customer": None}, event_id="again"), \
