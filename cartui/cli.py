@@ -32,6 +32,7 @@ import orjson
 from . import resources
 from .domain import validate_cart_id
 from .domain.errors import DomainError, InvalidInput, RuleViolation
+from .money import money
 from .service import CartService
 from .store import ConcurrencyError, EventStore, StoreError, UndecodableEvent
 
@@ -580,12 +581,6 @@ def _seed_default_database(app: App) -> None:
 
 
 # -- output ----------------------------------------------------------------------------------
-
-def money(cents: int) -> str:
-    """Integer cents as currency: 2490 -> "24.90", 123456 -> "1,234.56"."""
-    sign = "-" if cents < 0 else ""
-    whole, part = divmod(abs(cents), 100)
-    return f"{sign}{whole:,}.{part:02d}"
 
 
 def table(rows: Sequence[Sequence[str]], right: set[int] = frozenset()) -> list[str]:

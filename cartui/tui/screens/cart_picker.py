@@ -8,7 +8,8 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static
 
 from ...service import CartSummary
-from .dialog import ErrorLine, filtered, format_cents
+from ...money import money
+from .dialog import ErrorLine, filtered
 from .picker import PickerDialog, PickerTable
 
 MATCH_STYLE = "bold underline"
@@ -109,7 +110,7 @@ class CartPickerScreen(PickerDialog[str]):
             cell.highlight_words(terms, MATCH_STYLE, case_sensitive=False)
         items = (Text(str(cart.item_count), justify="right"),) if self.widths[2] else ()
         return (cart_id, customer, status, *items,
-                Text(format_cents(cart.total_cents), justify="right"),
+                Text(money(cart.total_cents), justify="right"),
                 Text(when(cart.last_recorded_at)))
 
     @on(Input.Changed, "#cart-filter")

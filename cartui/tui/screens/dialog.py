@@ -18,12 +18,6 @@ ResultType = TypeVar("ResultType")
 T = TypeVar("T")
 
 
-def format_cents(cents: int) -> str:
-    """Money is integer cents: 2490 -> "24.90", 123456 -> "1,234.56", -50 -> "-0.50"."""
-    sign = "-" if cents < 0 else ""
-    whole, part = divmod(abs(cents), 100)
-    return f"{sign}{whole:,}.{part:02d}"
-
 
 def matches(terms: list[str], *fields: str | None) -> bool:
     """Every whitespace-separated term of a filter appears in one of the fields (any case)."""

@@ -12,7 +12,8 @@ from textual.widgets import Static
 
 from ...domain import CURRENT_SCHEMA_VERSION, CartState
 from ...history import EventChange, LineChange
-from .dialog import Dialog, format_cents
+from ...money import money
+from .dialog import Dialog
 
 ARROW = " → "
 STATUS_WORDS = {"new": "not created", "open": "open", "checked_out": "checked out"}
@@ -44,8 +45,8 @@ def change(before: str, after: str) -> Content:
     return Content(before) if before == after else Content.assemble(before, ARROW, after)
 
 
-def signed(n: int, money: bool = False) -> Content:
-    text = format_cents(n) if money else f"{n:,}"
+def signed(n: int, is_money: bool = False) -> Content:
+    text = money(n) if is_money else f"{n:,}"
     return Content.styled(("+" if n > 0 else "") + text, "$text-success" if n > 0 else "$text-error")
 
 
@@ -144,9 +145,9 @@ class EventDetailScreen(Dialog[None]):
 
     @staticmethod
     def total_change(before: CartState, after: CartState) -> Content:
-        total = change(format_cents(before.total_cents), format_cents(after.total_cents))
+        total = change(money(before.total_cents), money(after.total_cents))
         delta = after.total_cents - before.total_cents
-        return Content.assemble(total, "  (", signed(delta, money=True), ")") if delta else total
+        return Content.assemble(total, "  (", signed(delta, is_money=True), ")") if delta else total
 
     @staticmethod
     def line_changes(lines: tuple[LineChange, ...]) -> Content:
@@ -159,7 +160,7 @@ class EventDetailScreen(Dialog[None]):
                 mark = Content.styled("−", "$text-error bold")
             else:
                 mark = Content.styled("~", "$text-warning bold")
-            prices = [format_cents(p) for p in (line.unit_price_before, line.unit_price_after)
+            prices = [money(p) for p in (line.unit_price_before, line.unit_price_after)
                       if p is not None]
             rows.append([mark, Content(line.name), Content(line.sku),
                          change(str(line.quantity_before), str(line.quantity_after)),
@@ -172,8 +173,8 @@ class EventDetailScreen(Dialog[None]):
             return Content.styled("No projection figure moved.", "$text-muted")
         rows = []
         for name, (before, after) in deltas.items():
-            money = name in MONEY_FIGURES
-            shown = format_cents if money else (lambda n: f"{n:,}")
+            is_money = name in MONEY_FIGURES
+            shown = money if is_money else (lambda n: f"{n:,}")
             rows.append([Content(MONEY_FIGURES.get(name, name)), change(shown(before), shown(after)),
-                         signed(after - before, money)])
+                         signed(after - before, is_money)])
         return grid(rows, right_aligned=frozenset({2}))

@@ -11,7 +11,8 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from ...domain import Catalog, Product, validate_quantity
 from ...domain.errors import InvalidQuantity
-from .dialog import ErrorLine, filtered, format_cents
+from ...money import money
+from .dialog import ErrorLine, filtered
 from .picker import PickerDialog, PickerTable
 
 MATCH_STYLE = "bold underline"
@@ -82,7 +83,7 @@ class ProductPickerScreen(PickerDialog[tuple[str, int]]):
         cells = (Text(product.name), Text(product.category), Text(product.sku))
         for cell in cells:
             cell.highlight_words(terms, MATCH_STYLE, case_sensitive=False)
-        return (*cells, Text(format_cents(product.price_cents), justify="right"))
+        return (*cells, Text(money(product.price_cents), justify="right"))
 
     @property
     def highlighted_sku(self) -> str | None:

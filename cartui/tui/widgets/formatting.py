@@ -6,6 +6,7 @@ that came from data (names, customers) is never parsed as markup.
 
 import orjson
 
+from ...money import money  # noqa: F401  (the panes format money through here)
 from ...store import RecordedEvent, UndecodableEvent
 
 SHORT_TYPES = {
@@ -16,12 +17,6 @@ SHORT_TYPES = {
     "CartCheckedOut": "CheckedOut",
 }
 
-
-def money(cents: int) -> str:
-    """2490 -> "24.90", 123456 -> "1,234.56"."""
-    sign = "-" if cents < 0 else ""
-    whole, part = divmod(abs(cents), 100)
-    return f"{sign}{whole:,}.{part:02d}"
 
 
 def count(n: int) -> str:
