@@ -189,7 +189,7 @@ FIGURE_KEYS = (
     "step_forward_ms", "step_backward_ms", "projections_at_process_s", "derived_to_log_ratio",
 )
 TARGET_EVENTS = 1_000_000
-COMMAND_RUNS, COMMANDS_PER_RUN = 5, 120
+COMMAND_RUNS, COMMANDS_PER_RUN = 7, 500
 JUMPS, STEPS, PROCESS_RUNS, LOADS = 300, 100, 5, 300
 
 
