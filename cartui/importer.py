@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO, Callable, Iterator, Mapping
 
 import orjson
 
@@ -53,6 +53,10 @@ _KNOWN_SCHEMAS = {(t, v) for t, v in CURRENT_SCHEMA_VERSION.items()} | {("ItemAd
 _DECODED_CACHE_SIZE = 10_000
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
+
+# A line once read and checked on its own, as a plain tuple (cheap to make):
+# (number, stream_id, version, type, schema_version, data, metadata, recorded_at, event_id, event)
+Line = tuple
 
 
 class ImportFileError(Exception):
@@ -93,11 +97,11 @@ def import_file(store: EventStore, service: CartService, path: str | Path,
 
     Into an empty database the import takes a fast path that looks nothing
     up: no stored streams, no stored ids; the store builds its indexes at
-    the end, and a thread inserts each batch while the next one is checked.
-    A file that fails on that path may hold a duplicate event_id (to be
-    skipped, not refused: the unique index finds it when it is built), so it
-    is imported again on the careful path, which decides. Only files with
-    such duplicates or errors pay twice.
+    the end, and a thread inserts each checked batch while the next one is
+    checked. A file that fails on that path may hold a duplicate event_id
+    (to be skipped, not refused: the unique index finds it when it is
+    built), so it is imported again on the careful path, which decides.
+    Only files with such duplicates or errors pay twice.
     """
     path = Path(path)
     # Nothing an import allocates forms a cycle, but a million allocations make
@@ -122,19 +126,22 @@ def _import_path(store: EventStore, service: CartService, path: Path,
                  progress: Progress | None, fast: bool) -> ImportResult:
     total_bytes = path.stat().st_size
     bulk = False
-    with path.open("rb") as file:
-        try:
-            with _transaction(store, fast) as bulk:
-                importer = _Importer(store, service, fast=bulk)
-                with _Inserter(store, in_background=bulk) as inserter:
-                    for first_number, lines, done_bytes in _batches(file):
-                        inserter.insert(importer.check_batch(first_number, lines))
-                        if progress is not None:
-                            progress(done_bytes, max(total_bytes, done_bytes))
-        except (ImportFileError, ConcurrencyError):
-            if bulk:
-                raise _FastPathFailed() from None
-            raise
+    try:
+        with path.open("rb") as file, _transaction(store, fast) as bulk:
+            reader = _LineReader(service.product_names)
+            importer = _Importer(store, service, fast=bulk)
+            with _Inserter(store, in_background=bulk) as inserter:
+                for first_number, raw_lines, done_bytes in _batches(file):
+                    lines, error = reader.read(first_number, raw_lines)
+                    inserter.insert(importer.check(lines))
+                    if error is not None:
+                        raise error  # after the lines before it: the first bad line wins
+                    if progress is not None:
+                        progress(done_bytes, max(total_bytes, done_bytes))
+    except (ImportFileError, ConcurrencyError):
+        if bulk:
+            raise _FastPathFailed() from None
+        raise
     return importer.result()
 
 
@@ -149,6 +156,8 @@ def _transaction(store: EventStore, fast: bool) -> Iterator[bool]:
         with store.transaction():
             yield False
 
+
+# -- reading: each line on its own ------------------------------------------------------------
 
 def _batches(file: BinaryIO) -> Iterator[tuple[int, list[bytes], int]]:
     """(number of the first line, up to BATCH_LINES lines, bytes read so far).
@@ -176,6 +185,115 @@ def _batches(file: BinaryIO) -> Iterator[tuple[int, list[bytes], int]]:
     if lines:
         yield number, lines, done
 
+
+class _Decoder:
+    """Domain events from the data text of lines, through the codec the store is
+    read with. Many lines carry the same data (the same sku and quantity, an
+    anonymous CartCreated), and events are immutable: a decoded one is reused."""
+
+    def __init__(self, product_names: Mapping[str, str]) -> None:
+        self.product_names = product_names
+        self.by_schema: dict[tuple[str, int], dict[str, object]] = {key: {} for key in _KNOWN_SCHEMAS}
+        self.count = 0
+
+    def decode(self, number: int, type_: str, schema_version: int, data_text: str):
+        try:
+            event = decode_event(type_, schema_version, data_text, self.product_names, number)
+        except UndecodableEvent as exc:
+            raise ImportFileError(number, exc.reason) from None
+        if self.count >= _DECODED_CACHE_SIZE:  # many different checkouts, say
+            for events in self.by_schema.values():
+                events.clear()
+            self.count = 0
+        self.by_schema[type_, schema_version][data_text] = event
+        self.count += 1
+        return event
+
+
+class _LineReader:
+    """The checks of each line on its own: JSON, fields, stream id, types, data
+    for its type and schema version, metadata, time (made the store's form)."""
+
+    def __init__(self, product_names: Mapping[str, str]) -> None:
+        self.decoder = _Decoder(product_names)
+        self.valid_streams: set[str] = set()
+
+    def read(self, first_number: int, raw_lines: list[bytes]) -> tuple[list[Line], ImportFileError | None]:
+        """The lines read, up to the first bad one, and its error (or None).
+
+        The common case runs inline, each unusual one calls a helper that
+        words the error: this loop runs a million times an import."""
+        lines: list[Line] = []
+        loads, dumps, fromisoformat = orjson.loads, orjson.dumps, datetime.fromisoformat
+        decoder, by_schema, valid_streams = self.decoder, self.decoder.by_schema, self.valid_streams
+        number = first_number - 1
+        try:
+            for raw in raw_lines:
+                number += 1
+                try:
+                    obj = loads(raw)
+                except orjson.JSONDecodeError as exc:
+                    if raw.isspace() or not raw:
+                        continue  # blank lines (a trailing newline, say) carry nothing
+                    raise ImportFileError(number, f"not valid JSON ({exc})") from None
+                if type(obj) is not dict:
+                    raise ImportFileError(number, "a line must be a JSON object")
+                if len(obj) - ("position" in obj) != _FIELD_COUNT:
+                    raise _fields_error(number, obj)
+                try:
+                    stream_id, version, type_, schema_version, data, metadata, recorded_at = (
+                        obj["stream_id"], obj["version"], obj["type"], obj["schema_version"],
+                        obj["data"], obj["metadata"], obj["recorded_at"])
+                except KeyError:
+                    raise _fields_error(number, obj) from None
+                if type(stream_id) is not str or stream_id not in valid_streams:
+                    try:
+                        valid_streams.add(validate_cart_id(stream_id))
+                    except DomainError as exc:
+                        raise ImportFileError(number, f"stream_id: {exc}") from None
+                if type(version) is not int or version < 1:
+                    raise ImportFileError(number, f"version must be a whole number from 1, got {version!r}")
+                # (bool and float are not int: True and 2.0 would find the events of 1 and 2)
+                if type(type_) is not str or type(schema_version) is not int:
+                    raise _schema_error(number, type_, schema_version)
+                events = by_schema.get((type_, schema_version))
+                if events is None:
+                    raise _schema_error(number, type_, schema_version)
+                if type(data) is not dict:
+                    raise ImportFileError(number, "data must be a JSON object")
+                data_text = dumps(data).decode()
+                if type(metadata) is not dict:
+                    raise _metadata_error(number, metadata)
+                event_id = metadata.get("event_id")
+                correlation_id = metadata.get("correlation_id", _MISSING)
+                causation_id = metadata.get("causation_id", _MISSING)
+                if type(event_id) is not str or not event_id \
+                        or (correlation_id is not None and type(correlation_id) is not str) \
+                        or (causation_id is not None and type(causation_id) is not str):
+                    raise _metadata_error(number, metadata)
+                metadata_text = dumps(metadata).decode()
+                # Most often already the store's form "YYYY-MM-DDTHH:MM:SS.ffffffZ": the
+                # separators and the fraction checked here, the rest by fromisoformat.
+                if type(recorded_at) is not str or len(recorded_at) != 27 \
+                        or recorded_at[4:20:3] != "--T::." or recorded_at[26] != "Z" \
+                        or not recorded_at[20:26].isdigit():
+                    recorded_at = _recorded_at(number, recorded_at)
+                else:
+                    try:
+                        fromisoformat(recorded_at)
+                    except ValueError:
+                        recorded_at = _recorded_at(number, recorded_at)
+                event = events.get(data_text)
+                if event is None:
+                    event = decoder.decode(number, type_, schema_version, data_text)
+                lines.append((number, stream_id, version, type_, schema_version, data_text,
+                              metadata_text, recorded_at, event_id, event))
+        except ImportFileError as error:
+            return lines, error
+        return lines, None
+
+
+# -- checking against the streams, and inserting ----------------------------------------------
 
 class _Inserter:
     """Inserts the checked batches. On the fast path a thread does it while the
@@ -227,7 +345,9 @@ class _Inserter:
 
 
 class _Importer:
-    """Checks lines and turns them into rows, inside the caller's transaction.
+    """Checks lines read against their streams and turns them into rows, inside
+    the caller's transaction: the version continues the stream, the cart rules
+    (the domain's CartTally) allow the event; positions and times are given.
 
     The fast path (an empty database) assumes every line is new; the careful
     path looks up stored streams and skips ids already stored or seen earlier.
@@ -237,102 +357,35 @@ class _Importer:
         self.store = store
         self.service = service
         self.fast = fast
-        self.product_names = service.product_names
         self.appended = 0
         self.skipped = 0
         self.first_position = store.head_position() + 1
         self.next_position = self.first_position
         self.last_time = store.head_recorded_at() or ""
         self.tallies: dict[str, CartTally] = {}  # every stream met so far
-        # Decoded events by data text, per (type, schema version): many lines carry
-        # the same data (the same sku and quantity, an anonymous CartCreated), and
-        # events are immutable, so a decoded one is reused.
-        self.decoded: dict[tuple[str, int], dict[str, object]] = {key: {} for key in _KNOWN_SCHEMAS}
-        self.decoded_count = 0
 
     def result(self) -> ImportResult:
         if not self.appended:
             return ImportResult(0, self.skipped)
         return ImportResult(self.appended, self.skipped, self.first_position, self.next_position - 1)
 
-    def check_batch(self, first_number: int, lines: list[bytes]) -> list[tuple]:
-        """The rows of these lines, checked; ImportFileError on the first bad line.
-
-        The common case runs inline, each unusual one calls a helper that
-        raises the precise error: this loop runs a million times an import."""
+    def check(self, lines: list[Line]) -> list[tuple]:
+        """The rows of these lines, checked; ImportFileError on the first bad one."""
         fast = self.fast
-        known_ids = set() if fast else self._stored_ids(lines)
+        # Stored before the import or by an earlier batch (this transaction sees its own rows).
+        known_ids = set() if fast else self.store.stored_event_ids([line[8] for line in lines])
         rows = []
-        loads, dumps, fromisoformat = orjson.loads, orjson.dumps, datetime.fromisoformat
-        decoded, tallies = self.decoded, self.tallies
+        tallies = self.tallies
         last_time = self.last_time
         position = self.next_position
-        number = first_number - 1
-        for raw in lines:
-            number += 1
-            try:
-                obj = loads(raw)
-            except orjson.JSONDecodeError as exc:
-                if raw.isspace() or not raw:
-                    continue  # blank lines (a trailing newline, say) carry nothing
-                raise ImportFileError(number, f"not valid JSON ({exc})") from None
-            if type(obj) is not dict:
-                raise ImportFileError(number, "a line must be a JSON object")
-            if len(obj) - ("position" in obj) != _FIELD_COUNT:
-                raise _fields_error(number, obj)
-            try:
-                stream_id, version, type_, schema_version, data, metadata, recorded_at = (
-                    obj["stream_id"], obj["version"], obj["type"], obj["schema_version"],
-                    obj["data"], obj["metadata"], obj["recorded_at"])
-            except KeyError:
-                raise _fields_error(number, obj) from None
-            tally = tallies.get(stream_id) if type(stream_id) is str else None
-            if tally is None:  # one met already is valid
-                try:
-                    validate_cart_id(stream_id)
-                except DomainError as exc:
-                    raise ImportFileError(number, f"stream_id: {exc}") from None
-            if type(version) is not int or version < 1:
-                raise ImportFileError(number, f"version must be a whole number from 1, got {version!r}")
-            # (bool and float are not int: True and 2.0 would find the cache of 1 and 2)
-            if type(type_) is not str or type(schema_version) is not int:
-                raise _schema_error(number, type_, schema_version)
-            decoded_of_schema = decoded.get((type_, schema_version))
-            if decoded_of_schema is None:
-                raise _schema_error(number, type_, schema_version)
-            if type(data) is not dict:
-                raise ImportFileError(number, "data must be a JSON object")
-            data_text = dumps(data).decode()
-            if type(metadata) is not dict:
-                raise _metadata_error(number, metadata)
-            event_id = metadata.get("event_id")
-            correlation_id = metadata.get("correlation_id", _MISSING)
-            causation_id = metadata.get("causation_id", _MISSING)
-            if type(event_id) is not str or not event_id \
-                    or (correlation_id is not None and type(correlation_id) is not str) \
-                    or (causation_id is not None and type(causation_id) is not str):
-                raise _metadata_error(number, metadata)
-            metadata_text = dumps(metadata).decode()
-            # Most often already the store's form "YYYY-MM-DDTHH:MM:SS.ffffffZ": the
-            # separators and the fraction checked here, the rest by fromisoformat.
-            if type(recorded_at) is not str or len(recorded_at) != 27 \
-                    or recorded_at[4:20:3] != "--T::." or recorded_at[26] != "Z" \
-                    or not recorded_at[20:26].isdigit():
-                recorded_at = _recorded_at(number, recorded_at)
-            else:
-                try:
-                    fromisoformat(recorded_at)
-                except ValueError:
-                    recorded_at = _recorded_at(number, recorded_at)
-            event = decoded_of_schema.get(data_text)
-            if event is None:
-                event = self._decode(number, type_, schema_version, data_text)
-
+        for number, stream_id, version, type_, schema_version, data, metadata, recorded_at, \
+                event_id, event in lines:
             if not fast:
                 if event_id in known_ids:
                     self.skipped += 1
                     continue
                 known_ids.add(event_id)
+            tally = tallies.get(stream_id)
             if tally is None:
                 tally = tallies[stream_id] = self._stored_tally(number, stream_id)
             if version != tally.version + 1:
@@ -347,26 +400,13 @@ class _Importer:
             # Time never runs backwards in position order (the store's contract).
             if recorded_at > last_time:
                 last_time = recorded_at
-            rows.append((position, stream_id, version, type_, schema_version, data_text,
-                         metadata_text, last_time))
+            rows.append((position, stream_id, version, type_, schema_version, data, metadata,
+                         last_time))
             position += 1
         self.last_time = last_time
         self.next_position = position
         self.appended += len(rows)
         return rows
-
-    def _decode(self, number: int, type_: str, schema_version: int, data_text: str):
-        try:
-            event = decode_event(type_, schema_version, data_text, self.product_names, number)
-        except UndecodableEvent as exc:
-            raise ImportFileError(number, exc.reason) from None
-        if self.decoded_count >= _DECODED_CACHE_SIZE:  # many different checkouts, say
-            for events in self.decoded.values():
-                events.clear()
-            self.decoded_count = 0
-        self.decoded[type_, schema_version][data_text] = event
-        self.decoded_count += 1
-        return event
 
     def _stored_tally(self, number: int, stream_id: str) -> CartTally:
         if self.fast:
@@ -378,20 +418,6 @@ class _Importer:
                 number, f"cart {stream_id!r} has a stored event that cannot be decoded "
                         f"(position {bad.position}: {bad.reason}), so this line cannot be checked")
         return CartTally.of(loaded.state)
-
-    def _stored_ids(self, lines: list[bytes]) -> set[str]:
-        """The event ids of these lines already stored, before the import or by an
-        earlier batch (this transaction sees its own rows). Lines that do not
-        parse are left to the check, which names them in order."""
-        ids = []
-        for raw in lines:
-            try:
-                event_id = orjson.loads(raw)["metadata"]["event_id"]
-            except (orjson.JSONDecodeError, TypeError, KeyError):
-                continue
-            if type(event_id) is str:
-                ids.append(event_id)
-        return self.store.stored_event_ids(ids) if ids else set()
 
 
 _MISSING = object()
@@ -405,7 +431,7 @@ def _recorded_at(number: int, text: object) -> str:
         raise ImportFileError(number, f"recorded_at: {exc}") from None
 
 
-# The errors of a line the check loop found wrong, worded precisely.
+# The errors of a line the reading loop found wrong, worded precisely.
 
 def _fields_error(number: int, obj: dict) -> ImportFileError:
     unknown = sorted(obj.keys() - _ALLOWED)
