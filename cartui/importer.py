@@ -167,19 +167,21 @@ def _batches(file: BinaryIO) -> Iterator[tuple[int, list[bytes], int]]:
     number = 1
     done = 0
     lines: list[bytes] = []
-    pieces: list[bytes] = []  # a line begun in earlier blocks
+    begun: list[bytes] = []  # the start of a line whose end is in a later block
     while block := file.read(READ_BYTES):
         done += len(block)
-        pieces.append(block)
         if b"\n" not in block:
-            continue  # a long line: joined once its end comes
-        lines += b"".join(pieces).split(b"\n")
-        pieces = [lines.pop()]
+            begun.append(block)  # a long line: joined once its end comes
+            continue
+        parts = block.split(b"\n")
+        parts[0] = b"".join((*begun, parts[0]))
+        begun = [parts.pop()]
+        lines += parts
         while len(lines) >= BATCH_LINES:
-            yield number, lines[:BATCH_LINES], done - len(pieces[0])
+            yield number, lines[:BATCH_LINES], done - len(begun[0])
             number += BATCH_LINES
             del lines[:BATCH_LINES]
-    last = b"".join(pieces)  # after the last newline: a line without one, or nothing
+    last = b"".join(begun)  # after the last newline: a line without one, or nothing
     if last:
         lines.append(last)
     if lines:
