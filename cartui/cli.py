@@ -212,14 +212,8 @@ def show(app: App, cart: str, at_position: int | None, at_time: str | None, as_j
     """Show a cart, now or as it was at a position or a time."""
     from .history import History, PositionOutOfRange
 
-    if at_position is not None and at_time is not None:
-        raise click.UsageError("give --at or --at-time, not both")
     history = History(app.store, app.service)
-    if at_time is not None:
-        try:
-            at_position = history.position_at_time(at_time)
-        except ValueError as exc:
-            raise CliError(f"--at-time: {exc}") from None
+    at_position = _resolve_at(history, at_position, at_time)
     try:
         loaded = history.cart_at(cart, at_position)
     except PositionOutOfRange as exc:
@@ -426,15 +420,9 @@ def projections(app: App, at_position: int | None, at_time: str | None, as_json:
     """
     from .history import History, PositionOutOfRange
 
-    if at_position is not None and at_time is not None:
-        raise click.UsageError("give --at or --at-time, not both")
     history = History(app.store, app.service)
+    at_position = _resolve_at(history, at_position, at_time)
     history.catch_up(_catch_up_progress("catching up the projections"))
-    if at_time is not None:
-        try:
-            at_position = history.position_at_time(at_time)
-        except ValueError as exc:
-            raise CliError(f"--at-time: {exc}") from None
     try:
         figures = history.projections_at(at_position)
     except PositionOutOfRange as exc:
@@ -500,6 +488,18 @@ def bench(app: App, event_count: int, as_json: bool) -> None:
         _echo_json(report)
     else:
         click.echo(format_report(report))
+
+
+def _resolve_at(history, at_position: int | None, at_time: str | None) -> int | None:
+    """--at or --at-time as a position (None: the head)."""
+    if at_position is not None and at_time is not None:
+        raise click.UsageError("give --at or --at-time, not both")
+    if at_time is None:
+        return at_position
+    try:
+        return history.position_at_time(at_time)
+    except ValueError as exc:
+        raise CliError(f"--at-time: {exc}") from None
 
 
 def _catch_up_progress(label: str, delay: float = 0.5):
