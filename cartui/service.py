@@ -8,7 +8,7 @@ command line and the full-screen app both go through `CartService`.
 import os
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import orjson
@@ -192,5 +192,4 @@ class CartService:
 
 def _skip(state: CartState) -> CartState:
     """An undecodable row still takes its version number."""
-    from dataclasses import replace
     return replace(state, version=state.version + 1)

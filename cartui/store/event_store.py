@@ -61,15 +61,6 @@ class RecordedEvent:
     def metadata_dict(self) -> dict:
         return orjson.loads(self.metadata)
 
-    def to_export(self) -> dict:
-        """The export format (DESIGN.md): the row as stored, JSON parsed."""
-        return {
-            "position": self.position, "stream_id": self.stream_id, "version": self.version,
-            "type": self.type, "schema_version": self.schema_version,
-            "data": orjson.loads(self.data), "metadata": orjson.loads(self.metadata),
-            "recorded_at": self.recorded_at,
-        }
-
     def export_line(self) -> bytes:
         """One JSON Lines record, without re-encoding the stored JSON text."""
         head = orjson.dumps({"position": self.position, "stream_id": self.stream_id,
