@@ -14,8 +14,6 @@ them while the app keeps asking.
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
-import orjson
-
 from .domain import CartCheckedOut, CartState, check, errors, evolve, initial_state
 from .projections import ProductFigures, Projections
 from .projections.folds import OPEN, Fold
@@ -207,7 +205,7 @@ class History:
                 continue
             state = evolve(state, again)
             if again is not event:  # a checkout at its new total
-                row = (*row[:5], orjson.dumps(again.data()).decode(), row[6])
+                row = (*row[:5], again.data_json(), row[6])
             kept.append(row)
         without = Fold(None)
         without.apply(kept)
