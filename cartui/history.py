@@ -12,7 +12,7 @@ them while the app keeps asking.
 """
 
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from .domain import CartCheckedOut, CartState, check, errors, evolve, initial_state
 from .projections import ProductFigures, Projections
@@ -195,7 +195,7 @@ class History:
                 event = decode_event(type_, schema_version, data, self.service.product_names, at)
             except UndecodableEvent:
                 kept.append(row)  # still there, still undecodable: it takes its version
-                state = replace(state, version=state.version + 1)
+                state = state._replace(version=state.version + 1)
                 continue
             try:
                 again = reenact(state, event)

@@ -76,7 +76,9 @@ def test_the_log_is_the_truth_whatever_the_commands(script, data):
                 except errors.DomainError:
                     assert store.head_position() == head  # (4) a refusal appends nothing
                     continue
-                assert result.attempts == 1  # nobody writes concurrently here
+                # Nobody writes concurrently here: only a cache made stale by another
+                # service's write costs a second attempt.
+                assert result.attempts <= 2
                 assert [r.position for r in result.events] == list(
                     range(head + 1, head + 1 + len(result.events)))
                 returned[cart_id] = result.state

@@ -1,6 +1,6 @@
 """The application service: what each command appends (events and metadata),
 deterministic ids and clocks, retries on conflict, and the in-process cache
-never deciding on a stale cart."""
+never leading to a wrong event or refusal."""
 
 import itertools
 from datetime import datetime, timedelta, timezone
@@ -163,6 +163,20 @@ def test_a_refused_command_appends_nothing(store, service, monkeypatch, attempt,
     assert list(store.read_all()) == before
 
 
+def test_creating_a_cart_another_process_made_is_refused_at_once(store, service, other,
+                                                                 monkeypatch):
+    # A new cart is decided without reading the store; the unique index is what
+    # finds the existing one, and the retry that loads it must not back off.
+    CartService(other, CATALOG, new_id=counter("theirs")).create_cart("c1", customer="ada")
+    sleeps = []
+    monkeypatch.setattr("cartui.service.time.sleep", sleeps.append)
+    with pytest.raises(errors.CartAlreadyExists):
+        service.create_cart("c1", customer="bob")
+    assert sleeps == []
+    assert [r.metadata_dict()["event_id"] for r in store.read_all()] == ["theirs-2"]
+    assert service.load("c1").state.customer == "ada"
+
+
 def test_ids_and_clock_injected_make_a_history_reproducible(tmp_path):
     def run(path) -> list[bytes]:
         with EventStore(path, clock=Clock()) as store:
@@ -241,23 +255,26 @@ def test_when_conflicts_never_stop_it_gives_up_and_writes_nothing(db, store, oth
 
 # -- the in-process cache ------------------------------------------------------------------------
 
-def test_the_cache_sees_another_process_remove_a_sku(store, service, other, monkeypatch):
+def test_a_stale_cache_costs_one_refused_append_never_a_wrong_event(store, service, other,
+                                                                    monkeypatch):
     service.create_cart("c1")
     service.add_item("c1", SKU_A, 2)  # the service now holds c1 in its cache
     other.append("c1", [event("ItemRemoved", "theirs", sku=SKU_A)], expected_version=2)
     appends = count_appends(store, monkeypatch)
     with pytest.raises(errors.SkuNotInCart):
         service.change_quantity("c1", SKU_A, 5)
-    assert appends == []
-    assert store.head_position() == 3
+    # Decided on the cached cart, appended at its version 2, refused by the
+    # store (the cart is at 3); decided again on the stored cart: refused.
+    assert [version for _, _, version, _ in appends] == [2]
+    assert [r.type for r in store.read_stream("c1")] == ["CartCreated", "ItemAdded", "ItemRemoved"]
 
 
-def test_the_cache_sees_another_process_add_a_sku_without_a_conflict(store, service, other):
+def test_a_refusal_decided_on_the_cache_is_decided_again_on_the_stored_cart(store, service, other):
     service.create_cart("c1")
     service.add_item("c1", SKU_A, 2)
     other.append("c1", [item_added(SKU_B, 1, "theirs")], expected_version=2)
-    result = service.change_quantity("c1", SKU_B, 7)
-    assert result.attempts == 1  # the cache was dropped before deciding, not rescued by a retry
+    result = service.change_quantity("c1", SKU_B, 7)  # the cache holds no SKU_B line
+    assert result.attempts == 1  # the refusal was checked before appending, not rescued by a retry
     assert result.state.lines[SKU_B].quantity == 7
     other.append("c1", [event("CartCheckedOut", "theirs-2", total_cents=result.state.total_cents,
                               item_count=result.state.item_count)], expected_version=4)
@@ -266,8 +283,7 @@ def test_the_cache_sees_another_process_add_a_sku_without_a_conflict(store, serv
 
 
 def test_the_cache_sees_another_writer_on_the_same_connection(store, service):
-    # The TUI may run an import or a second service over the very same store:
-    # PRAGMA data_version does not move for writes made through our own connection.
+    # The TUI may run an import or a second service over the very same store.
     service.create_cart("c1")
     service.add_item("c1", SKU_A, 2)
     second = CartService(store, CATALOG, new_id=counter("second"))

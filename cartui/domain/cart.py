@@ -11,8 +11,8 @@ Each rule is written once, in the `_require_*` helpers below, on plain values:
 `decide`, `check` and `CartTally` all call them, so they cannot disagree.
 """
 
-from dataclasses import dataclass, field
-from typing import Iterable, Literal, Mapping
+from types import MappingProxyType
+from typing import Iterable, Literal, Mapping, NamedTuple
 
 from . import errors
 from .catalog import Product
@@ -25,8 +25,9 @@ MAX_LINE_QUANTITY = 99
 Status = Literal["new", "open", "checked_out"]
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
+# A cart's state and lines are named tuples: immutable like frozen dataclasses,
+# and built for a third of the cost, which every replayed event pays.
+class Line(NamedTuple):
     sku: str
     name: str
     unit_price_cents: int
@@ -37,14 +38,13 @@ class Line:
         return self.unit_price_cents * self.quantity
 
 
-@dataclass(frozen=True, slots=True)
-class CartState:
+class CartState(NamedTuple):
     """A cart after some of its events. `version` counts the events applied."""
 
     cart_id: str
     status: Status = "new"
     customer: str | None = None
-    lines: Mapping[str, Line] = field(default_factory=dict)  # by sku, in order first added
+    lines: Mapping[str, Line] = MappingProxyType({})  # by sku, in order first added
     version: int = 0
 
     @property
@@ -137,8 +137,8 @@ def decide(command: Command, state: CartState, catalog: Mapping[str, Product]) -
 
 def evolve(state: CartState, event) -> CartState:
     """The state after one event. Trusts the event: see `check` for the rules."""
-    # States are built directly: dataclasses.replace costs microseconds per
-    # event, which replays and imports of a million events feel.
+    # States are built directly: _replace costs more per event, which replays
+    # of a million events feel.
     version = state.version + 1
     match event:
         case ItemAdded(sku=sku):

