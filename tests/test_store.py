@@ -379,6 +379,19 @@ def test_load_reports_a_position_its_state_matches_while_another_process_writes(
     assert store.head_position() == 3
 
 
+def test_a_single_event_from_a_clock_behind_the_head_is_recorded_at_the_heads_time(db, store,
+                                                                                    clock):
+    # Another process, whose clock runs an hour ahead, appended last.
+    with EventStore(db, clock=lambda: T0 + timedelta(hours=1)) as ahead:
+        ahead.append("c1", [created("e1")], NO_STREAM)
+    recorded = store.append("c1", [added("e2")], expected_version=1)
+    assert [r.recorded_at for r in recorded] == ["2026-01-05T11:00:00.000000Z"]
+    assert list(store.read_all())[-1] == recorded[0]
+    with pytest.raises(ConcurrencyError):  # and the version check still holds on that path
+        store.append("c1", [added("e3")], expected_version=5)
+    assert store.head_position() == 2
+
+
 def test_a_given_recorded_at_is_stored_fixed_width_utc_and_never_goes_back(store, clock):
     clock.now = T0 + timedelta(milliseconds=500)
     store.append("c1", [created("e1", recorded_at="2026-01-05T11:00:00.25+01:00")], NO_STREAM)

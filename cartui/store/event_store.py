@@ -286,18 +286,27 @@ class EventStore:
         and the insert, for the price of the insert alone."""
         given = normalize_timestamp(e.recorded_at) if e.recorded_at else now
         metadata = e.metadata_json()
+        args = (stream_id, expected_version, stream_id, expected_version, expected_version + 1,
+                e.type, e.schema_version, e.data, metadata, given)
         try:
-            (position, recorded_at), = self.conn.execute(_INSERT_ONE_SQL, (
-                stream_id, expected_version, stream_id, expected_version, expected_version + 1,
-                e.type, e.schema_version, e.data, metadata, given)).fetchall()
+            position = self.conn.execute(_INSERT_ONE_SQL, (*args, given)).lastrowid
+            recorded_at = given
         except sqlite3.IntegrityError as exc:
             if exc.sqlite_errorname != "SQLITE_CONSTRAINT_NOTNULL":
                 raise
-            # UNIQUE(stream_id, version) only refuses an expected version that is
-            # behind; one that is ahead would leave a gap in the stream.
-            raise ConcurrencyError(f"stream {stream_id!r} is at version "
-                                   f"{self.stream_version(stream_id)}, expected {expected_version}"
-                                   ) from None
+            # The head was recorded later than `given` (another process's clock),
+            # or the expected version is ahead of the stream: see _INSERT_ONE_SQL.
+            try:
+                (position, recorded_at), = self.conn.execute(_INSERT_ONE_AT_HEAD_TIME_SQL,
+                                                             args).fetchall()
+            except sqlite3.IntegrityError as exc:
+                if exc.sqlite_errorname != "SQLITE_CONSTRAINT_NOTNULL":
+                    raise
+                # UNIQUE(stream_id, version) only refuses an expected version that is
+                # behind; one that is ahead would leave a gap in the stream.
+                raise ConcurrencyError(f"stream {stream_id!r} is at version "
+                                       f"{self.stream_version(stream_id)}, expected "
+                                       f"{expected_version}") from None
         return RecordedEvent(position, stream_id, expected_version + 1, e.type, e.schema_version,
                              e.data, metadata, recorded_at)
 
@@ -475,16 +484,26 @@ class EventStore:
         return self.conn.execute(sql + " ORDER BY version DESC LIMIT 1", args).fetchone()
 
 
-# The next position and the head's time come from the indexes (recorded_at never
-# decreases, so its MAX is the head's). The version is NULL, which NOT NULL
-# refuses, when the expected version is one the stream has not reached.
-# (VALUES with scalar subqueries costs less than INSERT .. SELECT .. WHERE.)
-_INSERT_ONE_SQL = f"""
-INSERT INTO events ({_COLUMNS}) VALUES (
+# A single event in one statement. The next position comes from the table's
+# last row; the version is NULL, which NOT NULL refuses, when the expected
+# version is one the stream has not reached; recorded_at is NULL too when the
+# head was recorded later than the given time (recorded_at never decreases, so
+# its MAX is the head's). The given time is then raised to the head's, which
+# _INSERT_ONE_AT_HEAD_TIME_SQL does, returning it. Usually the time stands and
+# the position is the cursor's lastrowid: RETURNING would cost as much as the
+# rest of the statement's own work.
+_NEXT_POSITION_AND_VERSION = """
     COALESCE((SELECT MAX(position) FROM events), 0) + 1, ?,
     CASE WHEN ? = 0 OR EXISTS (SELECT 1 FROM events WHERE stream_id = ? AND version = ?)
          THEN ? END,
-    ?, ?, ?, ?, MAX(?, COALESCE((SELECT MAX(recorded_at) FROM events), '')))
+    ?, ?, ?, ?,"""
+_HEAD_TIME = "COALESCE((SELECT MAX(recorded_at) FROM events), '')"
+_INSERT_ONE_SQL = f"""
+INSERT INTO events ({_COLUMNS}) VALUES ({_NEXT_POSITION_AND_VERSION}
+    CASE WHEN ? >= {_HEAD_TIME} THEN ? END)
+"""
+_INSERT_ONE_AT_HEAD_TIME_SQL = f"""
+INSERT INTO events ({_COLUMNS}) VALUES ({_NEXT_POSITION_AND_VERSION} MAX(?, {_HEAD_TIME}))
 RETURNING position, recorded_at
 """
 
