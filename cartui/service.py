@@ -19,7 +19,9 @@ from .domain import (
 )
 from .domain.errors import RuleViolation
 from .domain.events import CURRENT_SCHEMA_VERSION
-from .store import ConcurrencyError, EventStore, NewEvent, RecordedEvent, UndecodableEvent, decode_event
+from .store import (
+    ConcurrencyError, EventStore, NewEvent, RecordedEvent, StoreBusy, UndecodableEvent, decode_event,
+)
 
 DEFAULT_SNAPSHOT_EVERY = 50  # see README, "Speed": a load replays at most this many events
 MAX_ATTEMPTS = 8
@@ -131,9 +133,9 @@ class CartService:
                     # The store takes ids it already holds for a retried append and
                     # writes nothing; these ids were just made, so new_id repeated one.
                     raise ConcurrencyError(f"event id {events[0].event_id!r} is already stored")
-            except ConcurrencyError:
+            except ConcurrencyError as exc:
                 self._latest.pop(command.cart_id, None)
-                if attempt == self.max_attempts:
+                if attempt == self.max_attempts or isinstance(exc, StoreBusy):
                     raise
                 # The first retry goes at once: most often the cart had moved on
                 # while it sat in the cache. Then back off a little, with jitter,

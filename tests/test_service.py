@@ -3,6 +3,7 @@ deterministic ids and clocks, retries on conflict, and the in-process cache
 never leading to a wrong event or refusal."""
 
 import itertools
+import sqlite3
 from datetime import datetime, timedelta, timezone
 
 import orjson
@@ -11,7 +12,7 @@ import pytest
 from cartui.domain import errors
 from cartui.resources import load_catalog
 from cartui.service import CartService
-from cartui.store import ANY, ConcurrencyError, EventStore, NewEvent
+from cartui.store import ANY, ConcurrencyError, EventStore, NewEvent, StoreBusy, StoreError
 
 CATALOG = load_catalog()
 SKU_A, SKU_B = list(CATALOG)[:2]
@@ -251,6 +252,34 @@ def test_when_conflicts_never_stop_it_gives_up_and_writes_nothing(db, store, oth
     rows = list(store.read_all())
     assert [r.metadata_dict()["event_id"] for r in rows] == ["ours-2", "theirs-1", "theirs-2", "theirs-3"]
     assert SKU_A not in service.load("c1").state.lines
+
+
+def test_a_lock_held_past_the_busy_timeout_fails_at_once_without_retries(db, monkeypatch):
+    # SQLite waited the whole busy timeout already: eight more waits would keep
+    # a user at the prompt for eight times as long.
+    with EventStore(db, busy_timeout=0.05) as store:
+        service = CartService(store, CATALOG, new_id=counter())
+        service.create_cart("c1")
+        appends = count_appends(store, monkeypatch)
+        blocker = sqlite3.connect(db, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(StoreBusy, match="locked"):
+                service.add_item("c1", SKU_A, 1)
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert len(appends) == 1
+        assert service.add_item("c1", SKU_A, 1).state.lines[SKU_A].quantity == 1
+
+
+def test_a_database_that_cannot_be_written_is_a_store_error_not_a_conflict(store, service):
+    service.create_cart("c1")
+    store.conn.execute("PRAGMA query_only = 1")  # as a read-only file would (tests run as root)
+    for attempt in (lambda: service.add_item("c1", SKU_A, 1), lambda: service.create_cart("c2")):
+        with pytest.raises(StoreError, match="cannot write"):
+            attempt()
+    assert store.head_position() == 1
 
 
 # -- the in-process cache ------------------------------------------------------------------------

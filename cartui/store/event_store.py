@@ -45,6 +45,11 @@ class ConcurrencyError(Exception):
     """The stream moved on since it was read (or the write lock never came)."""
 
 
+class StoreBusy(ConcurrencyError):
+    """The write lock did not come within the busy timeout. SQLite kept trying
+    for all that time already, so a caller should not wait it out again."""
+
+
 class RecordedEvent(NamedTuple):
     """A row of `events`, as stored: `data` and `metadata` are the JSON text.
 
@@ -156,7 +161,7 @@ class EventStore:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise ConcurrencyError(f"the database stayed locked by another writer: {exc}") from None
+            raise self._write_refused(exc) from None
         try:
             yield self.conn
             self.conn.execute("COMMIT")
@@ -166,6 +171,13 @@ class EventStore:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise
+
+    def _write_refused(self, exc: sqlite3.OperationalError) -> Exception:
+        """What to raise when SQLite will not start or finish a write: a lock held
+        beyond the busy timeout, or a file it cannot write (read-only, disk full)."""
+        if exc.sqlite_errorname.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+            return StoreBusy(f"the database stayed locked by another writer: {exc}")
+        return StoreError(f"cannot write to {self.path}: {exc}")
 
     @contextmanager
     def transaction(self):
@@ -239,7 +251,7 @@ class EventStore:
                     recorded = [self._insert_one(stream_id, events[0], expected_version,
                                                  format_timestamp(self.clock()))]
                 except sqlite3.OperationalError as exc:
-                    raise ConcurrencyError(f"the database stayed locked by another writer: {exc}") from None
+                    raise self._write_refused(exc) from None
                 return recorded
             with self._write():
                 return self._insert_new(stream_id, events, expected_version, snapshot)

@@ -29,7 +29,7 @@ from textual.worker import get_current_worker
 from ..domain import Catalog, errors
 from ..history import History
 from ..service import CartService
-from ..store import ConcurrencyError, EventStore, parse_timestamp, utc_now
+from ..store import ConcurrencyError, EventStore, StoreBusy, StoreError, parse_timestamp, utc_now
 from .cursor import BIG_STEP, HistoryCursor
 from .palette import CartuiCommands
 from .screens import (
@@ -536,10 +536,18 @@ class CartuiApp(App):
         except errors.DomainError as exc:
             self.say(str(exc), title="Refused", severity="error")
             return False
+        except StoreBusy:
+            self.say("Another process held the database for too long, so the change was "
+                     "not saved. Nothing was lost: the log is as it was. Try again.",
+                     title="Busy", severity="error")
+            return False
         except ConcurrencyError:
             self.say("Another process kept changing this cart, so the change was not "
                      "saved. Nothing was lost: the log is as it was. Try again.",
                      title="Busy", severity="error")
+            return False
+        except StoreError as exc:
+            self.say(f"{exc}. Nothing was saved.", title="Cannot write", severity="error")
             return False
         self.pinned_cart = cart_id
         self.head_changed()

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Input, Static
 from cartui.demo import write_demo
 from cartui.resources import load_catalog
 from cartui.service import CartService
-from cartui.store import ConcurrencyError, EventStore, parse_timestamp
+from cartui.store import ConcurrencyError, EventStore, StoreBusy, StoreError, parse_timestamp
 from cartui.tui.app import KEYS, MAIN_BINDINGS, MainScreen
 from cartui.tui.cursor import BIG_STEP, LONGEST_REAL_TIME_GAP, HistoryCursor
 from cartui.tui.widgets.event_log import EventLog
@@ -394,17 +394,23 @@ async def test_edits_are_refused_in_the_past_and_say_how_to_return(demo_app):
         assert len(said) == 6 and all("past" in n and "end" in n for n in said)
 
 
-async def test_a_lost_race_tells_the_user_and_loses_nothing(demo_app, monkeypatch):
-    def always_conflict(*args, **kwargs):
-        raise ConcurrencyError("stream moved on")
+@pytest.mark.parametrize("failure, told", [
+    (ConcurrencyError("stream moved on"), "kept changing this cart"),
+    (StoreBusy("the database stayed locked"), "held the database for too long"),
+    (StoreError("cannot write to try.db: attempt to write a readonly database"), "readonly"),
+])
+async def test_a_write_that_fails_tells_the_user_and_loses_nothing(demo_app, monkeypatch,
+                                                                    failure, told):
+    def fail(*args, **kwargs):
+        raise failure
     async with demo_app.run_test(size=(120, 35)) as pilot:
         await settle(pilot)
-        monkeypatch.setattr(demo_app.service, "check_out", always_conflict)
+        monkeypatch.setattr(demo_app.service, "check_out", fail)
         head = demo_app.store.head_position()
         await pilot.press("o")
         await settle(pilot)
         assert demo_app.store.head_position() == head
-        assert any("Nothing was lost" in n for n in notices(demo_app))
+        assert any(told in n and "Nothing was" in n for n in notices(demo_app))
 
 
 # -- what-if ---------------------------------------------------------------------------------
