@@ -20,7 +20,8 @@ from .domain import (
 from .domain.errors import RuleViolation
 from .domain.events import CURRENT_SCHEMA_VERSION
 from .store import (
-    ConcurrencyError, EventStore, NewEvent, RecordedEvent, StoreBusy, UndecodableEvent, decode_event,
+    ConcurrencyError, EventStore, NewEvent, RecordedEvent, StoreBusy, StoreError, UndecodableEvent,
+    decode_event,
 )
 
 DEFAULT_SNAPSHOT_EVERY = 50  # see README, "Speed": a load replays at most this many events
@@ -168,8 +169,13 @@ class CartService:
                     decided = []
                 if decided:
                     return state, decided
-        state = self.load(command.cart_id).state
-        return state, decide(command, state, self.catalog)
+        loaded = self.load(command.cart_id)
+        if loaded.undecodable:
+            # Deciding on a cart we cannot fully read could break a rule unseen.
+            bad = loaded.undecodable[0]
+            raise StoreError(f"cart {command.cart_id!r} has a stored event that cannot be decoded "
+                             f"(position {bad.position}: {bad.reason}), so it cannot be changed")
+        return loaded.state, decide(command, loaded.state, self.catalog)
 
     def _remember(self, state: CartState) -> None:
         if len(self._latest) >= 4096:

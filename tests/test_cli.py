@@ -284,6 +284,20 @@ def test_empty_cart_cannot_be_checked_out(run_cli, tmp_db):
     assert log_of(tmp_db) == before
 
 
+def test_a_cart_whose_history_cannot_be_read_is_not_changed(run_cli, shop):
+    with sqlite3.connect(shop, isolation_level=None) as other:  # written by someone else
+        other.execute("INSERT INTO events SELECT MAX(position) + 1, 'cart-open', 4, "
+                      "'ItemTeleported', 1, '{}', '{\"event_id\":\"z\"}', MAX(recorded_at) "
+                      "FROM events")
+    before = log_of(shop)
+    result = run_cli("add", "cart-open", "COF-ESP-1KG", "--db", shop)
+    assert result.status == 2
+    assert result.error_lines == [
+        "error: cart 'cart-open' has a stored event that cannot be decoded (position 7: unknown "
+        "event type 'ItemTeleported'), so it cannot be changed"]
+    assert log_of(shop) == before
+
+
 def test_a_lock_that_outlives_the_retries_exits_3(run_cli, shop, monkeypatch):
     monkeypatch.setattr(cli, "EventStore", functools.partial(EventStore, busy_timeout=0.02))
     before = log_of(shop)

@@ -282,6 +282,19 @@ def test_a_database_that_cannot_be_written_is_a_store_error_not_a_conflict(store
     assert store.head_position() == 1
 
 
+def test_a_cart_with_an_event_that_cannot_be_decoded_is_not_changed(db, store, service):
+    service.create_cart("c1")
+    with sqlite3.connect(db, isolation_level=None) as other:  # a database written by someone else
+        other.execute("INSERT INTO events VALUES (2, 'c1', 2, 'ItemAdded', 2, '{not json', "
+                      "'{\"event_id\":\"x\"}', '2026-01-05T10:00:01.000000Z')")
+    fresh = CartService(store, CATALOG, new_id=counter("fresh"))
+    for attempt in (lambda: fresh.add_item("c1", SKU_A, 1), lambda: fresh.create_cart("c1"),
+                    lambda: service.check_out("c1")):
+        with pytest.raises(StoreError, match="position 2: ItemAdded data is not valid JSON"):
+            attempt()
+    assert store.head_position() == 2
+
+
 # -- the in-process cache ------------------------------------------------------------------------
 
 def test_a_stale_cache_costs_one_refused_append_never_a_wrong_event(store, service, other,
