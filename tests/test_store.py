@@ -276,7 +276,7 @@ def test_rows_that_cannot_be_decoded_crash_no_reader(db, store):
                   "metadata, recorded_at) VALUES (?, 'c1', ?, ?, ?, ?, ?, '2026-01-05T10:00:01.000000Z')")
         conn.execute(insert, (2, 2, "CartExploded", 1, "{}", '{"event_id": "x1"}'))
         conn.execute(insert, (3, 3, "ItemAdded", 2, '{"sku": "', '{"event_id": "x2"}'))
-    service.add_item("c1", SKU_A, 2)
+    store.append("c1", [added("e4", quantity=2)], expected_version=3)  # and a good one after
 
     assert [r.type for r in store.read_all()] == ["CartCreated", "CartExploded", "ItemAdded", "ItemAdded"]
     loaded = service.load("c1")
