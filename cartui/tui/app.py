@@ -547,7 +547,7 @@ class CartuiApp(App):
                      title="Busy", severity="error")
             return False
         except StoreError as exc:
-            self.say(f"{exc}. Nothing was saved.", title="Cannot write", severity="error")
+            self.say(f"{exc}. Nothing was saved.", title="Not saved", severity="error")
             return False
         self.pinned_cart = cart_id
         self.head_changed()
