@@ -562,7 +562,8 @@ def _run_full_screen(app: App) -> None:
         raise CliError("the full-screen app is not part of this installation") from None
     path = app.db_path
     app.close()  # the app opens the database itself
-    run_app(path)
+    if run_app(path):  # an unexpected error ended the app, which showed where
+        raise SystemExit(BUG)
 
 
 def _seed_default_database(app: App) -> None:

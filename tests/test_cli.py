@@ -298,6 +298,18 @@ def test_a_cart_whose_history_cannot_be_read_is_not_changed(run_cli, shop):
     assert log_of(shop) == before
 
 
+def test_an_app_that_finds_the_database_unreadable_exits_2_with_one_line(run_cli, shop,
+                                                                         monkeypatch):
+    from cartui.tui.app import CartuiApp
+
+    def run_into_a_bad_page(app):
+        app.database_error = sqlite3.DatabaseError("database disk image is malformed")
+    monkeypatch.setattr(CartuiApp, "run", run_into_a_bad_page)
+    result = run_cli("--db", shop)
+    assert result.status == 2
+    assert result.error_lines == ["error: cannot read the database: database disk image is malformed"]
+
+
 def test_a_lock_that_outlives_the_retries_exits_3(run_cli, shop, monkeypatch):
     monkeypatch.setattr(cli, "EventStore", functools.partial(EventStore, busy_timeout=0.02))
     before = log_of(shop)

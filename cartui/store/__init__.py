@@ -2,13 +2,13 @@
 
 from .codec import UndecodableEvent, decode_event
 from .event_store import (
-    ANY, NO_STREAM, ConcurrencyError, EventStore, NewEvent, RecordedEvent, StoreBusy, StoreError,
+    ANY, DATABASE_ERRORS, NO_STREAM, ConcurrencyError, EventStore, NewEvent, RecordedEvent, StoreBusy, StoreError,
     StreamInfo,
 )
 from .timestamps import format_timestamp, normalize_timestamp, parse_timestamp, utc_now
 
 __all__ = [
-    "UndecodableEvent", "decode_event", "ANY", "NO_STREAM", "ConcurrencyError", "EventStore",
+    "UndecodableEvent", "decode_event", "ANY", "DATABASE_ERRORS", "NO_STREAM", "ConcurrencyError", "EventStore",
     "NewEvent", "RecordedEvent", "StoreBusy", "StoreError", "StreamInfo", "format_timestamp",
     "normalize_timestamp", "parse_timestamp", "utc_now",
 ]

@@ -41,6 +41,11 @@ class StoreError(Exception):
     """The database cannot be used: unreadable, not ours, or locked for good."""
 
 
+# What reading a database that cannot be read raises: StoreError from the store,
+# or SQLite's own error from a read (a page scribbled over, say).
+DATABASE_ERRORS = (StoreError, sqlite3.DatabaseError)
+
+
 class ConcurrencyError(Exception):
     """The stream moved on since it was read (or the write lock never came)."""
 

@@ -24,12 +24,14 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
-from textual.worker import get_current_worker
+from textual.worker import WorkerFailed, get_current_worker
 
 from ..domain import Catalog, errors
 from ..history import History
 from ..service import CartService
-from ..store import ConcurrencyError, EventStore, StoreBusy, StoreError, parse_timestamp, utc_now
+from ..store import (
+    DATABASE_ERRORS, ConcurrencyError, EventStore, StoreBusy, StoreError, parse_timestamp, utc_now,
+)
 from .cursor import BIG_STEP, HistoryCursor
 from .palette import CartuiCommands
 from .screens import (
@@ -208,6 +210,19 @@ class CartuiApp(App):
         self._projections_tip: int | None = None
         # (monotonic start, whether it is a rebuild) while a catch-up or rebuild runs.
         self._projections_work: tuple[float, bool] | None = None
+        # Why the app left early: the database could not be read (see _handle_exception).
+        self.database_error: BaseException | None = None
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An unreadable database is bad input, not a bug in cartui: the app leaves
+        without a traceback, and run_app hands the error to the command line,
+        which says it in one line (exit 2). Anything else is Textual's to report."""
+        cause = error.error if isinstance(error, WorkerFailed) else error
+        if not isinstance(cause, DATABASE_ERRORS):
+            super()._handle_exception(error)
+        elif self.database_error is None:
+            self.database_error = cause
+            self.exit()
 
     def get_default_screen(self) -> Screen:
         return MainScreen(self.store, self.service)
@@ -863,14 +878,19 @@ class CartuiApp(App):
             screen.call_after_refresh(steady_cursors)
 
 
-def run_app(db_path: Path) -> None:
-    """Open the full-screen app on a database (created if missing)."""
+def run_app(db_path: Path) -> int:
+    """Open the full-screen app on a database (created if missing); its exit status.
+    A database that turns out unreadable is raised once the app has left."""
     from ..resources import load_catalog
 
     store = EventStore(db_path)
     try:
         catalog = load_catalog()
         service = CartService(store, catalog)
-        CartuiApp(store, service, History(store, service), catalog=catalog).run()
+        app = CartuiApp(store, service, History(store, service), catalog=catalog)
+        app.run()
     finally:
         store.close()
+    if app.database_error is not None:
+        raise app.database_error
+    return app.return_code or 0

@@ -1,6 +1,7 @@
 """The main screen driven with Pilot: every key of issue 4, LIVE / PAST, editing only at the
 present, what-if, the dialogs it opens, and live updates from another process."""
 
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -411,6 +412,21 @@ async def test_a_write_that_fails_tells_the_user_and_loses_nothing(demo_app, mon
         await settle(pilot)
         assert demo_app.store.head_position() == head
         assert any(told in n and "Nothing was" in n for n in notices(demo_app))
+
+
+async def test_a_database_found_unreadable_ends_the_app_quietly_for_the_cli_to_say(
+        demo_app, monkeypatch):
+    # A page scribbled over shows only when a read reaches it: here, stepping back.
+    def malformed(*args, **kwargs):
+        raise sqlite3.DatabaseError("database disk image is malformed")
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr(demo_app.history, "projections_at", malformed)
+        await pilot.press("left")
+        await settle(pilot)
+        assert not demo_app.is_running
+    assert str(demo_app.database_error) == "database disk image is malformed"
+    assert demo_app._exit_renderables == []  # no traceback printed on the way out
 
 
 # -- what-if ---------------------------------------------------------------------------------
