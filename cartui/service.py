@@ -9,7 +9,7 @@ import os
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import orjson
 
@@ -29,12 +29,21 @@ MAX_ATTEMPTS = 8
 
 
 _VARIANT = dict(zip("0123456789abcdef", "89ab" * 4))  # a hex digit -> the RFC 4122 variant's
+# UUIDs made ahead, 64 per read of the OS's random source: a command needs two,
+# and a system call right after a durable commit costs more than the rest.
+_UUIDS: list[str] = []
+os.register_at_fork(after_in_child=_UUIDS.clear)  # a child must not repeat its parent's
 
 
 def new_uuid() -> str:
-    """A random (version 4) UUID, as text: uuid.uuid4() at a third of its cost."""
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+    """A random (version 4) UUID, as text: uuid.uuid4() at a fraction of its cost."""
+    try:
+        return _UUIDS.pop()  # atomic: threads never get the same one
+    except IndexError:
+        block = os.urandom(16 * 64).hex()
+        _UUIDS.extend(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+                      for h in (block[i:i + 32] for i in range(0, len(block), 32)))
+        return _UUIDS.pop()
 
 
 @dataclass(frozen=True)
@@ -59,8 +68,7 @@ class CartSummary:
     last_recorded_at: str
 
 
-@dataclass(frozen=True, slots=True)
-class CommandResult:
+class CommandResult(NamedTuple):
     state: CartState
     events: list[RecordedEvent]  # empty when the command changed nothing
     attempts: int
@@ -120,9 +128,8 @@ class CartService:
                 return CommandResult(state, [], attempt)
             new_state = fold(state, decided)
             events = [
-                NewEvent(type=e.type, data=e.data_json(), event_id=self.new_id(),
-                         schema_version=CURRENT_SCHEMA_VERSION[e.type],
-                         correlation_id=correlation_id, causation_id=correlation_id)
+                NewEvent(e.type, e.data_json(), self.new_id(), CURRENT_SCHEMA_VERSION[e.type],
+                         correlation_id, correlation_id)
                 for e in decided
             ]
             snapshot = None

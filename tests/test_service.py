@@ -3,7 +3,9 @@ deterministic ids and clocks, retries on conflict, and the in-process cache
 never leading to a wrong event or refusal."""
 
 import itertools
+import os
 import sqlite3
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import orjson
@@ -11,7 +13,7 @@ import pytest
 
 from cartui.domain import errors
 from cartui.resources import load_catalog
-from cartui.service import CartService
+from cartui.service import CartService, new_uuid
 from cartui.store import ANY, ConcurrencyError, EventStore, NewEvent, StoreBusy, StoreError
 
 CATALOG = load_catalog()
@@ -192,6 +194,24 @@ def test_ids_and_clock_injected_make_a_history_reproducible(tmp_path):
     assert first == second
     assert b'"recorded_at":"2026-01-05T10:00:00.000000Z"' in first[0]
     assert b'"recorded_at":"2026-01-05T10:00:03.000000Z"' in first[3]
+
+
+def test_new_uuid_gives_distinct_version_4_uuids_and_a_forked_child_none_of_its_parents():
+    ids = [new_uuid() for _ in range(1000)]
+    assert len(set(ids)) == 1000
+    assert all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 4
+               and uuid.UUID(i).variant == uuid.RFC_4122 for i in ids)
+    read, write = os.pipe()
+    child = os.fork()  # the made-ahead ids must not be handed out twice
+    if child == 0:
+        os.write(write, "".join(new_uuid() for _ in range(64)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    with os.fdopen(read) as pipe:
+        theirs = pipe.read()
+    ours = [new_uuid() for _ in range(64)]
+    assert not any(i in theirs for i in ours)
 
 
 # -- conflicts --------------------------------------------------------------------------------

@@ -10,7 +10,9 @@ _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 def format_timestamp(moment: datetime) -> str:
     # isoformat is several times faster than strftime and pads the year to 4 digits.
     if moment.tzinfo is timezone.utc:  # the clock's own: every append pays this
-        return moment.isoformat(timespec="microseconds")[:-6] + "Z"  # "+00:00" -> "Z"
+        return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (
+            moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
+            moment.microsecond)
     if moment.tzinfo is None:
         raise ValueError("timestamps must carry a timezone")
     if moment.utcoffset():
