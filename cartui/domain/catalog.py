@@ -28,6 +28,10 @@ class Catalog(Mapping[str, Product]):
     def __getitem__(self, sku: str) -> Product:
         return self._products[sku]
 
+    def get(self, sku: str, default: Product | None = None) -> Product | None:
+        # Mapping.get goes through __getitem__ and a KeyError: every AddItem asks.
+        return self._products.get(sku, default)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._products)
 

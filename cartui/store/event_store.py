@@ -304,9 +304,9 @@ class EventStore:
         given = normalize_timestamp(e.recorded_at) if e.recorded_at else now
         metadata = e.metadata_json()
         args = (stream_id, expected_version, stream_id, expected_version, expected_version + 1,
-                e.type, e.schema_version, e.data, metadata, given)
+                e.type, e.schema_version, e.data, metadata, given, given)
         try:
-            position = self.conn.execute(_INSERT_ONE_SQL, (*args, given)).lastrowid
+            position = self.conn.execute(_INSERT_ONE_SQL, args).lastrowid
             recorded_at = given
         except sqlite3.IntegrityError as exc:
             if exc.sqlite_errorname != "SQLITE_CONSTRAINT_NOTNULL":
@@ -315,7 +315,7 @@ class EventStore:
             # or the expected version is ahead of the stream: see _INSERT_ONE_SQL.
             try:
                 (position, recorded_at), = self.conn.execute(_INSERT_ONE_AT_HEAD_TIME_SQL,
-                                                             args).fetchall()
+                                                             args[:-1]).fetchall()
             except sqlite3.IntegrityError as exc:
                 if exc.sqlite_errorname != "SQLITE_CONSTRAINT_NOTNULL":
                     raise
