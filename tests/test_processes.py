@@ -141,6 +141,9 @@ def test_a_killed_import_into_an_empty_database_leaves_nothing(tmp_db, big_file,
                                  stdout=subprocess.PIPE, text=True, env=child_env)
     first = importing.stdout.readline()  # a batch is in; the transaction is still open
     assert first.startswith("progress")
+    # The load writes into the database file itself (a rollback journal keeps what was
+    # there): kill it once pages have spilled, so that the next open must roll back.
+    wait_for(lambda: tmp_db.stat().st_size > 4_000_000, "it wrote into the file", importing)
     importing.send_signal(signal.SIGKILL)
     rest, _ = importing.communicate(timeout=30)
     assert_all_or_nothing(tmp_db, 0, count)
@@ -150,3 +153,4 @@ def test_a_killed_import_into_an_empty_database_leaves_nothing(tmp_db, big_file,
             # The indexes dropped for the fast path are all there again.
             names = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
             assert {"events_event_id", "events_stream_position", "events_recorded_at"} <= names
+            assert store.conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)

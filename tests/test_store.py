@@ -461,6 +461,38 @@ def test_a_stream_version_is_stored_once_even_by_a_plain_sqlite_client(db, store
         reopened.append("c1", [created("e4")], NO_STREAM)
 
 
+def bulk_row(position: int) -> tuple:
+    return (position, f"c{position}", 1, "CartCreated", 1, '{"customer":null}',
+            f'{{"event_id":"bulk-{position}"}}', "2026-01-05T10:00:00.000000Z")
+
+
+def journal_mode(conn) -> str:
+    return conn.execute("PRAGMA journal_mode").fetchone()[0]
+
+
+def test_a_bulk_load_into_an_empty_log_uses_a_rollback_journal_only_while_it_loads(db, store):
+    with store.bulk_transaction() as bulk:
+        assert bulk and journal_mode(store.conn) == "delete"
+        store.insert_rows([bulk_row(1), bulk_row(2)])
+    assert journal_mode(store.conn) == "wal"
+    assert [r.stream_id for r in store.read_all()] == ["c1", "c2"]
+    with store.bulk_transaction() as bulk:  # not empty any more: a plain WAL transaction
+        assert not bulk and journal_mode(store.conn) == "wal"
+
+
+def test_a_bulk_load_stays_in_wal_while_another_connection_has_the_file_open(db, store):
+    reader = raw(db)
+    try:
+        assert reader.execute("SELECT COUNT(*) FROM events").fetchone() == (0,)
+        with store.bulk_transaction() as bulk:
+            assert bulk and journal_mode(store.conn) == "wal"
+            store.insert_rows([bulk_row(1)])
+            assert reader.execute("SELECT COUNT(*) FROM events").fetchone() == (0,)  # not blocked
+        assert reader.execute("SELECT COUNT(*) FROM events").fetchone() == (1,)
+    finally:
+        reader.close()
+
+
 @pytest.mark.parametrize("events_before", [0, 2])
 def test_a_database_with_the_old_table_constraint_keeps_it_and_works(db, events_before):
     with raw(db) as conn:
