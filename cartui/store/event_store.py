@@ -524,16 +524,16 @@ class EventStore:
         return self.conn.execute(sql + " ORDER BY version DESC LIMIT 1", args).fetchone()
 
 
-# A single event in one statement. The next position comes from the table's
-# last row; the version is NULL, which NOT NULL refuses, when the expected
-# version is one the stream has not reached; recorded_at is NULL too when the
-# head was recorded later than the given time (recorded_at never decreases, so
-# its MAX is the head's). The given time is then raised to the head's, which
-# _INSERT_ONE_AT_HEAD_TIME_SQL does, returning it. Usually the time stands and
-# the position is the cursor's lastrowid: RETURNING would cost as much as the
-# rest of the statement's own work.
+# A single event in one statement. The position is NULL, which SQLite makes one
+# more than the largest (rows are never deleted, so no number comes twice). The
+# version is NULL, which NOT NULL refuses, when the expected version is one the
+# stream has not reached. recorded_at is NULL too when the head was recorded
+# later than the given time (recorded_at never decreases, so its MAX is the
+# head's): _INSERT_ONE_AT_HEAD_TIME_SQL then raises the time to the head's and
+# returns it. Usually the time stands and the position is the cursor's
+# lastrowid: RETURNING would cost as much as the rest of the statement's work.
 _NEXT_POSITION_AND_VERSION = """
-    COALESCE((SELECT MAX(position) FROM events), 0) + 1, ?,
+    NULL, ?,
     CASE WHEN ? = 0 OR EXISTS (SELECT 1 FROM events WHERE stream_id = ? AND version = ?)
          THEN ? END,
     ?, ?, ?, ?,"""
