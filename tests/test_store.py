@@ -14,7 +14,7 @@ from cartui.history import History
 from cartui.resources import load_catalog
 from cartui.service import CartService
 from cartui.store import (
-    ANY, NO_STREAM, ConcurrencyError, EventStore, NewEvent, StoreError, format_timestamp,
+    ANY, NO_STREAM, ConcurrencyError, EventStore, NewEvent, StoreBusy, StoreError, format_timestamp,
 )
 
 T0 = datetime(2026, 1, 5, 10, 0, 0, tzinfo=timezone.utc)
@@ -491,6 +491,21 @@ def test_a_bulk_load_stays_in_wal_while_another_connection_has_the_file_open(db,
         assert reader.execute("SELECT COUNT(*) FROM events").fetchone() == (1,)
     finally:
         reader.close()
+
+
+def test_opening_a_file_another_process_holds_whole_is_a_lock_error_not_a_bad_file(db):
+    EventStore(db).close()
+    holder = raw(db)  # as a bulk import into an empty log does, with a rollback journal
+    holder.execute("PRAGMA journal_mode = DELETE")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreBusy, match="locked by another process"):
+            EventStore(db, busy_timeout=0.05)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with EventStore(db) as store:  # and once it lets go, all is well (and WAL again)
+        assert store.conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 @pytest.mark.parametrize("events_before", [0, 2])

@@ -127,6 +127,12 @@ class EventStore:
             self._create_schema()  # first: it refuses a file that is not ours, untouched
             if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 self.conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorname.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+                # A bulk import into an empty log holds the whole file for its length.
+                raise StoreBusy(f"{self.path} is locked by another process (an import, say); "
+                                f"try again when it is done: {exc}") from None
+            raise StoreError(f"cannot open {self.path} as a cartui database: {exc}") from None
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open {self.path} as a cartui database: {exc}") from None
         except OSError as exc:
