@@ -216,15 +216,16 @@ class EventStore:
         back. The price: a reader that comes meanwhile waits for the load to
         end (or gives up after its busy timeout). Then back to WAL.
         """
-        rollback_journal = self.head_position() == 0 and self._journal_mode_set("delete")
+        rollback_journal = self.head_position() == 0 and self._set_journal_mode("delete")
         try:
             with self._bulk_load() as bulk:
                 yield bulk
         finally:
             if rollback_journal:
-                self._journal_mode_set("wal")  # failing that, the next open sets it
+                self._set_journal_mode("wal")  # failing that, the next open sets it
 
-    def _journal_mode_set(self, mode: str) -> bool:
+    def _set_journal_mode(self, mode: str) -> bool:
+        """Whether the file is in `mode` now; leaving WAL needs the file to ourselves."""
         try:
             return self.conn.execute(f"PRAGMA journal_mode = {mode}").fetchone()[0] == mode
         except sqlite3.OperationalError:  # another connection has the file open
