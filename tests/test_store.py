@@ -15,6 +15,7 @@ from cartui.resources import load_catalog
 from cartui.service import CartService
 from cartui.store import (
     ANY, NO_STREAM, ConcurrencyError, EventStore, NewEvent, StoreBusy, StoreError, format_timestamp,
+    is_unreadable_database,
 )
 
 T0 = datetime(2026, 1, 5, 10, 0, 0, tzinfo=timezone.utc)
@@ -491,6 +492,15 @@ def test_a_bulk_load_stays_in_wal_while_another_connection_has_the_file_open(db,
         assert reader.execute("SELECT COUNT(*) FROM events").fetchone() == (1,)
     finally:
         reader.close()
+
+
+def test_unreadable_database_errors_are_told_from_bugs():
+    assert is_unreadable_database(sqlite3.DatabaseError("database disk image is malformed"))
+    assert is_unreadable_database(sqlite3.OperationalError("disk I/O error"))
+    assert is_unreadable_database(StoreError("cannot open x.db as a cartui database"))
+    assert not is_unreadable_database(sqlite3.ProgrammingError("Cannot operate on a closed database."))
+    assert not is_unreadable_database(sqlite3.IntegrityError("UNIQUE constraint failed"))
+    assert not is_unreadable_database(ValueError("a bug"))
 
 
 def test_opening_a_file_another_process_holds_whole_is_a_lock_error_not_a_bad_file(db):

@@ -2,13 +2,13 @@
 
 from .codec import UndecodableEvent, decode_event
 from .event_store import (
-    ANY, DATABASE_ERRORS, NO_STREAM, ConcurrencyError, EventStore, NewEvent, RecordedEvent, StoreBusy, StoreError,
-    StreamInfo,
+    ANY, NO_STREAM, ConcurrencyError, EventStore, NewEvent, RecordedEvent, StoreBusy, StoreError,
+    StreamInfo, is_unreadable_database,
 )
 from .timestamps import format_timestamp, normalize_timestamp, parse_timestamp, utc_now
 
 __all__ = [
-    "UndecodableEvent", "decode_event", "ANY", "DATABASE_ERRORS", "NO_STREAM", "ConcurrencyError", "EventStore",
+    "UndecodableEvent", "decode_event", "ANY", "NO_STREAM", "ConcurrencyError", "EventStore",
     "NewEvent", "RecordedEvent", "StoreBusy", "StoreError", "StreamInfo", "format_timestamp",
-    "normalize_timestamp", "parse_timestamp", "utc_now",
+    "normalize_timestamp", "parse_timestamp", "utc_now", "is_unreadable_database",
 ]

@@ -41,9 +41,12 @@ class StoreError(Exception):
     """The database cannot be used: unreadable, not ours, or locked for good."""
 
 
-# What reading a database that cannot be read raises: StoreError from the store,
-# or SQLite's own error from a read (a page scribbled over, say).
-DATABASE_ERRORS = (StoreError, sqlite3.DatabaseError)
+def is_unreadable_database(error: BaseException) -> bool:
+    """Whether an error says the database cannot be read: StoreError from the store,
+    or SQLite's own from a read (a page scribbled over, a disk I/O error). Its
+    other errors (a closed connection, a broken constraint) are cartui's bugs."""
+    return isinstance(error, StoreError) or type(error) in (sqlite3.DatabaseError,
+                                                            sqlite3.OperationalError)
 
 
 class ConcurrencyError(Exception):

@@ -30,7 +30,8 @@ from ..domain import Catalog, errors
 from ..history import History
 from ..service import CartService
 from ..store import (
-    DATABASE_ERRORS, ConcurrencyError, EventStore, StoreBusy, StoreError, parse_timestamp, utc_now,
+    ConcurrencyError, EventStore, StoreBusy, StoreError, is_unreadable_database, parse_timestamp,
+    utc_now,
 )
 from .cursor import BIG_STEP, HistoryCursor
 from .palette import CartuiCommands
@@ -218,7 +219,7 @@ class CartuiApp(App):
         without a traceback, and run_app hands the error to the command line,
         which says it in one line (exit 2). Anything else is Textual's to report."""
         cause = error.error if isinstance(error, WorkerFailed) else error
-        if not isinstance(cause, DATABASE_ERRORS):
+        if not is_unreadable_database(cause):
             super()._handle_exception(error)
         elif self.database_error is None:
             self.database_error = cause
