@@ -310,6 +310,16 @@ def test_an_app_that_finds_the_database_unreadable_exits_2_with_one_line(run_cli
     assert result.error_lines == ["error: cannot read the database: database disk image is malformed"]
 
 
+@pytest.mark.parametrize("error, status", [
+    (sqlite3.DatabaseError("database disk image is malformed"), 2),
+    (sqlite3.OperationalError("disk I/O error"), 2),
+    (sqlite3.OperationalError("database is locked"), 3),
+    (sqlite3.ProgrammingError("Cannot operate on a closed database."), 70),  # a bug of ours
+])
+def test_sqlite_errors_map_to_an_unreadable_database_a_lock_or_a_bug(error, status):
+    assert cli.exit_status(error)[0] == status
+
+
 def test_a_lock_that_outlives_the_retries_exits_3(run_cli, shop, monkeypatch):
     monkeypatch.setattr(cli, "EventStore", functools.partial(EventStore, busy_timeout=0.02))
     before = log_of(shop)
