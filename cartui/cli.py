@@ -34,7 +34,9 @@ from .domain import validate_cart_id
 from .domain.errors import DomainError, InvalidInput, RuleViolation
 from .money import money
 from .service import CartService
-from .store import ConcurrencyError, EventStore, StoreError, UndecodableEvent, is_unreadable_database
+from .store import (
+    ConcurrencyError, EventStore, StoreError, UndecodableEvent, is_lock_wait, is_unreadable_database,
+)
 
 OK, REFUSED, INVALID, CONFLICT = 0, 1, 2, 3  # exit statuses (DESIGN.md)
 BUG = 70  # an unexpected error: a bug in cartui, reported in one line
@@ -679,7 +681,7 @@ def exit_status(exc: BaseException) -> tuple[int, str]:
             return INVALID, str(exc)
         case ConcurrencyError():
             return CONFLICT, str(exc)
-        case sqlite3.OperationalError() if "locked" in str(exc) or "busy" in str(exc):
+        case sqlite3.OperationalError() if is_lock_wait(exc):
             return CONFLICT, f"the database stayed locked: {exc}"
         case sqlite3.DatabaseError() if is_unreadable_database(exc):
             return INVALID, f"cannot read the database: {exc}"

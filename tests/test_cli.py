@@ -310,10 +310,17 @@ def test_an_app_that_finds_the_database_unreadable_exits_2_with_one_line(run_cli
     assert result.error_lines == ["error: cannot read the database: database disk image is malformed"]
 
 
+def sqlite_error(kind, message: str, name: str):
+    """An error as the sqlite3 module raises it, with SQLite's error name."""
+    error = kind(message)
+    error.sqlite_errorname = name
+    return error
+
+
 @pytest.mark.parametrize("error, status", [
-    (sqlite3.DatabaseError("database disk image is malformed"), 2),
-    (sqlite3.OperationalError("disk I/O error"), 2),
-    (sqlite3.OperationalError("database is locked"), 3),
+    (sqlite_error(sqlite3.DatabaseError, "database disk image is malformed", "SQLITE_CORRUPT"), 2),
+    (sqlite_error(sqlite3.OperationalError, "disk I/O error", "SQLITE_IOERR"), 2),
+    (sqlite_error(sqlite3.OperationalError, "database is locked", "SQLITE_BUSY"), 3),
     (sqlite3.ProgrammingError("Cannot operate on a closed database."), 70),  # a bug of ours
 ])
 def test_sqlite_errors_map_to_an_unreadable_database_a_lock_or_a_bug(error, status):

@@ -3,12 +3,12 @@
 from .codec import UndecodableEvent, decode_event
 from .event_store import (
     ANY, NO_STREAM, ConcurrencyError, EventStore, NewEvent, RecordedEvent, StoreBusy, StoreError,
-    StreamInfo, is_unreadable_database,
+    StreamInfo, is_lock_wait, is_unreadable_database,
 )
 from .timestamps import format_timestamp, normalize_timestamp, parse_timestamp, utc_now
 
 __all__ = [
     "UndecodableEvent", "decode_event", "ANY", "NO_STREAM", "ConcurrencyError", "EventStore",
     "NewEvent", "RecordedEvent", "StoreBusy", "StoreError", "StreamInfo", "format_timestamp",
-    "normalize_timestamp", "parse_timestamp", "utc_now", "is_unreadable_database",
+    "normalize_timestamp", "parse_timestamp", "utc_now", "is_lock_wait", "is_unreadable_database",
 ]

@@ -41,6 +41,12 @@ class StoreError(Exception):
     """The database cannot be used: unreadable, not ours, or locked for good."""
 
 
+def is_lock_wait(error: BaseException) -> bool:
+    """Whether SQLite gave up waiting for another connection's lock (the busy timeout)."""
+    return isinstance(error, sqlite3.OperationalError) and getattr(
+        error, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+
+
 def is_unreadable_database(error: BaseException) -> bool:
     """Whether an error says the database cannot be read: StoreError from the store,
     or SQLite's own from a read (a page scribbled over, a disk I/O error). Its
@@ -131,7 +137,7 @@ class EventStore:
             if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 self.conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorname.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+            if is_lock_wait(exc):
                 # A bulk import into an empty log holds the whole file for its length.
                 raise StoreBusy(f"{self.path} is locked by another process (an import, say); "
                                 f"try again when it is done: {exc}") from None
@@ -189,7 +195,7 @@ class EventStore:
     def _write_refused(self, exc: sqlite3.OperationalError) -> Exception:
         """What to raise when SQLite will not start or finish a write: a lock held
         beyond the busy timeout, or a file it cannot write (read-only, disk full)."""
-        if exc.sqlite_errorname.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        if is_lock_wait(exc):
             return StoreBusy(f"the database stayed locked by another writer: {exc}")
         return StoreError(f"cannot write to {self.path}: {exc}")
 
