@@ -8,6 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cartui.domain import fold, initial_state
 from cartui.history import History
@@ -17,6 +19,8 @@ from cartui.store import (
     ANY, NO_STREAM, ConcurrencyError, EventStore, NewEvent, StoreBusy, StoreError, format_timestamp,
     is_unreadable_database,
 )
+from cartui.store import timestamps
+from cartui.store.timestamps import utc_now_text
 
 T0 = datetime(2026, 1, 5, 10, 0, 0, tzinfo=timezone.utc)
 CATALOG = load_catalog()
@@ -220,6 +224,25 @@ def test_recorded_at_never_decreases_when_the_clock_goes_backwards(store, clock)
     assert stamps == [format_timestamp(T0)] * 3 + [format_timestamp(T0 + timedelta(microseconds=1))]
     assert stamps[0] == "2026-01-05T10:00:00.000000Z"  # fixed width: text order is time order
 
+
+# Any instant from 1970 to a second before the end of year 9999, in nanoseconds.
+@given(st.lists(st.integers(min_value=0, max_value=253402300798 * 10 ** 9 - 1), min_size=1, max_size=20))
+def test_the_system_clocks_text_is_the_stored_form_of_its_instant(moments_ns):
+    """utc_now_text formats a second once and reuses it: it must still agree with
+    format_timestamp at every instant, in any order, across second boundaries."""
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    with pytest.MonkeyPatch.context() as patch:
+        for ns in moments_ns + [n + 10 ** 9 for n in moments_ns] + moments_ns:
+            patch.setattr(timestamps.time, "time_ns", lambda: ns)
+            assert utc_now_text() == format_timestamp(epoch + timedelta(microseconds=ns // 1000))
+
+
+def test_a_store_on_the_system_clock_records_the_time_of_the_append(db):
+    with EventStore(db) as store:
+        before = datetime.now(timezone.utc)
+        recorded = store.append("c1", [created("e1")], NO_STREAM)[0].recorded_at
+        after = datetime.now(timezone.utc)
+    assert format_timestamp(before) <= recorded <= format_timestamp(after)
 
 def test_position_at_time_boundaries(store, clock):
     for i in range(3):

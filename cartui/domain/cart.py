@@ -11,6 +11,7 @@ Each rule is written once, in the `_require_*` helpers below, on plain values:
 `decide`, `check` and `CartTally` all call them, so they cannot disagree.
 """
 
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Iterable, Literal, Mapping, NamedTuple
 
@@ -107,7 +108,7 @@ def decide(command: Command, state: CartState, catalog: Mapping[str, Product]) -
             if customer is not None and len(customer) > MAX_CUSTOMER_LENGTH:
                 raise errors.InvalidCustomer(customer)
             _require_new(state.cart_id, state.status)
-            return [CartCreated(customer=customer)]
+            return [_cart_created(customer)]
         case AddItem(sku=sku, quantity=quantity):
             validate_quantity(quantity)
             product = catalog.get(sku)
@@ -115,24 +116,50 @@ def decide(command: Command, state: CartState, catalog: Mapping[str, Product]) -
                 raise errors.UnknownSku(sku)
             _require_open(state.cart_id, state.status)
             _require_room(sku, _quantity_of(state, sku), quantity)
-            return [ItemAdded(sku=sku, name=product.name,
-                              unit_price_cents=product.price_cents, quantity=quantity)]
+            return [_item_added(sku, product.name, product.price_cents, quantity)]
         case ChangeQuantity(sku=sku, quantity=quantity):
             validate_quantity(quantity)
             _require_open(state.cart_id, state.status)
             _require_line(state.cart_id, sku, sku in state.lines)
             if state.lines[sku].quantity == quantity:
                 return []  # nothing changes, so nothing happened
-            return [ItemQuantityChanged(sku=sku, quantity=quantity)]
+            return [_quantity_changed(sku, quantity)]
         case RemoveItem(sku=sku):
             _require_open(state.cart_id, state.status)
             _require_line(state.cart_id, sku, sku in state.lines)
-            return [ItemRemoved(sku=sku)]
+            return [_item_removed(sku)]
         case CheckOut():
             _require_open(state.cart_id, state.status)
             _require_lines(state.cart_id, bool(state.lines))
-            return [CartCheckedOut(total_cents=state.total_cents, item_count=state.item_count)]
+            return [_checked_out(state.total_cents, state.item_count)]
     raise TypeError(f"not a cart command: {command!r}")
+
+
+# Events are immutable values, and a shop decides the same few again and again
+# (this sku, this many): each is built and validated once, then shared.
+@lru_cache(maxsize=1024)
+def _cart_created(customer: str | None) -> CartCreated:
+    return CartCreated(customer=customer)
+
+
+@lru_cache(maxsize=4096)
+def _item_added(sku: str, name: str, unit_price_cents: int, quantity: int) -> ItemAdded:
+    return ItemAdded(sku=sku, name=name, unit_price_cents=unit_price_cents, quantity=quantity)
+
+
+@lru_cache(maxsize=4096)
+def _quantity_changed(sku: str, quantity: int) -> ItemQuantityChanged:
+    return ItemQuantityChanged(sku=sku, quantity=quantity)
+
+
+@lru_cache(maxsize=1024)
+def _item_removed(sku: str) -> ItemRemoved:
+    return ItemRemoved(sku=sku)
+
+
+@lru_cache(maxsize=4096)
+def _checked_out(total_cents: int, item_count: int) -> CartCheckedOut:
+    return CartCheckedOut(total_cents=total_cents, item_count=item_count)
 
 
 def evolve(state: CartState, event) -> CartState:

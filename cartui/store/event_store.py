@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple, Sequence
 import orjson
 
 from .schema import EVENT_ID_EXPR, LEGACY_SCHEMA_SQL, SCHEMA_SQL, STREAM_VERSION_INDEX
-from .timestamps import format_timestamp, normalize_timestamp, utc_now
+from .timestamps import format_timestamp, normalize_timestamp, utc_now, utc_now_text
 
 ANY = None  # expected_version: append whatever the stream's version
 NO_STREAM = 0  # expected_version: the stream must not exist yet
@@ -124,6 +124,8 @@ class EventStore:
                  busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
         self.path = str(path)
         self.clock = clock
+        # The time an append records, as stored: the fast form of the system clock's.
+        self._now = utc_now_text if clock is utc_now else lambda: format_timestamp(clock())
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -293,7 +295,7 @@ class EventStore:
                 # command's append costs one round trip to SQLite.
                 try:
                     recorded = [self._insert_one(stream_id, events[0], expected_version,
-                                                 format_timestamp(self.clock()))]
+                                                 self._now())]
                 except sqlite3.OperationalError as exc:
                     raise self._write_refused(exc) from None
                 return recorded
@@ -325,7 +327,7 @@ class EventStore:
     def _insert_new(self, stream_id: str, events: Sequence[NewEvent],
                     expected_version: int | None, snapshot: tuple[int, str] | None
                     ) -> list[RecordedEvent]:
-        now = format_timestamp(self.clock())
+        now = self._now()
         if expected_version is not ANY and len(events) == 1:
             recorded = [self._insert_one(stream_id, events[0], expected_version, now)]
         else:

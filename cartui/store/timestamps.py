@@ -2,6 +2,7 @@
 so that comparing the text compares the instants (and the index can serve
 "at or before T")."""
 
+import time
 from datetime import datetime, timezone
 
 _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -36,3 +37,16 @@ def normalize_timestamp(text: str) -> str:
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+_second_text = [0, "1970-01-01T00:00:00"]  # the last whole second formatted, and its text
+
+
+def utc_now_text() -> str:
+    """format_timestamp(utc_now()) at a quarter of its cost: every append pays it.
+    The date and time of day are formatted once a second."""
+    seconds, micros = divmod(time.time_ns() // 1000, 1_000_000)
+    cached = _second_text
+    if seconds != cached[0]:
+        cached[:] = seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    return f"{cached[1]}.{micros:06d}Z"
