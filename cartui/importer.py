@@ -98,9 +98,9 @@ def import_file(store: EventStore, service: CartService, path: str | Path,
     """Import a JSON Lines file: all of it or, on the first bad line, nothing (ImportFileError).
 
     Into an empty database the import takes a fast path that looks nothing
-    up: no stored streams, no stored ids; the store builds its indexes at
-    the end, and a thread inserts each checked batch while the next one is
-    checked. A file that fails on that path may hold a duplicate event_id
+    up: no stored streams, no stored ids; the store builds its event_id
+    index at the end, and a thread inserts each checked batch while the next
+    one is checked. A file that fails on that path may hold a duplicate event_id
     (to be skipped, not refused: the unique index finds it when it is
     built), so it is imported again on the careful path, which decides.
     Only files with such duplicates or errors pay twice.

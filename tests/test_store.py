@@ -550,7 +550,7 @@ def test_a_database_with_the_old_table_constraint_keeps_it_and_works(db, events_
         if events_before:
             service.create_cart("c0")
             service.add_item("c0", SKU_A, 1)
-        with store.bulk_transaction():  # the autoindex stays; the others are dropped and rebuilt
+        with store.bulk_transaction():  # the event_id index is dropped and built again
             store.insert_rows([(events_before + 1, "c1", 1, "CartCreated", 1, '{"customer":null}',
                                 '{"event_id":"bulk-1"}', "2026-01-05T10:00:00.000000Z")])
         service.add_item("c1", SKU_A, 2)
