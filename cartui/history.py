@@ -205,7 +205,7 @@ class History:
                 continue
             state = evolve(state, again)
             if again is not event:  # a checkout at its new total
-                row = (*row[:5], again.data_json(), row[6])
+                row = (*row[:5], again.data_json, row[6])
             kept.append(row)
         without = Fold(None)
         without.apply(kept)

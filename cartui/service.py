@@ -15,7 +15,7 @@ import orjson
 
 from .domain import (
     AddItem, CartState, Catalog, ChangeQuantity, CheckOut, Command, CreateCart, RemoveItem,
-    decide, evolve, fold, initial_state, validate_cart_id,
+    decide, evolve, initial_state, validate_cart_id,
 )
 from .domain.errors import RuleViolation
 from .domain.events import CURRENT_SCHEMA_VERSION
@@ -123,15 +123,15 @@ class CartService:
         when a rule is broken, ConcurrencyError when the retries ran out."""
         correlation_id = self.new_id()
         for attempt in range(1, self.max_attempts + 1):
-            state, decided = self._decide(command, trust_cache=attempt == 1)
+            state, decided = self._decide(command, attempt == 1)
             if not decided:
                 return CommandResult(state, [], attempt)
-            new_state = fold(state, decided)
-            events = [
-                NewEvent(e.type, e.data_json(), self.new_id(), CURRENT_SCHEMA_VERSION[e.type],
-                         correlation_id, correlation_id)
-                for e in decided
-            ]
+            new_state = state
+            events = []
+            for e in decided:
+                new_state = evolve(new_state, e)
+                events.append(NewEvent(e.type, e.data_json, self.new_id(),
+                                       CURRENT_SCHEMA_VERSION[e.type], correlation_id, correlation_id))
             snapshot = None
             if new_state.version // self.snapshot_every > state.version // self.snapshot_every:
                 snapshot = (new_state.version, orjson.dumps(new_state.to_dict()).decode())
@@ -151,7 +151,10 @@ class CartService:
                 if attempt > 1:
                     time.sleep(random.uniform(0, 0.002 * attempt))
                 continue
-            self._remember(new_state)
+            latest = self._latest  # at most 4096 carts: the one cached longest goes first
+            if len(latest) >= 4096:
+                latest.pop(next(iter(latest)))
+            latest[new_state.cart_id] = new_state
             return CommandResult(new_state, recorded, attempt)
         raise AssertionError("unreachable")
 
@@ -183,11 +186,6 @@ class CartService:
             raise StoreError(f"cart {command.cart_id!r} has a stored event that cannot be decoded "
                              f"(position {bad.position}: {bad.reason}), so it cannot be changed")
         return loaded.state, decide(command, loaded.state, self.catalog)
-
-    def _remember(self, state: CartState) -> None:
-        if len(self._latest) >= 4096:
-            self._latest.pop(next(iter(self._latest)))
-        self._latest[state.cart_id] = state
 
     def create_cart(self, cart_id: str | None = None, customer: str | None = None) -> CommandResult:
         cart_id = validate_cart_id(cart_id) if cart_id is not None else self.new_cart_id()

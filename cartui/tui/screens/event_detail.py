@@ -93,7 +93,7 @@ class EventDetailScreen(Dialog[None]):
             elif self.upcast:
                 yield from self.section(f"Data as stored (schema {event.schema_version})",
                                         pretty_json(event.data))
-                read_as = self.change.decoded.data_json()
+                read_as = self.change.decoded.data_json
                 yield from self.section(
                     f"Data as read, upcast to schema {CURRENT_SCHEMA_VERSION[event.type]}",
                     pretty_json(read_as))
