@@ -45,6 +45,9 @@ from .service import CartService
 from .store import ConcurrencyError, EventStore, UndecodableEvent, decode_event, normalize_timestamp
 
 BATCH_LINES = 4000
+# A line of an export is 270 bytes or more (a CartCreated with its ids): a file has
+# at most its size / 256 lines, which is what the store is told to expect.
+_FEWEST_BYTES_PER_LINE = 256
 # A read releases the GIL, and the inserting thread takes it for a while each time:
 # a few large reads (8 MB) cost far less waiting than hundreds of small ones.
 READ_BYTES = 8 << 20
@@ -98,9 +101,9 @@ def import_file(store: EventStore, service: CartService, path: str | Path,
     """Import a JSON Lines file: all of it or, on the first bad line, nothing (ImportFileError).
 
     Into an empty database the import takes a fast path that looks nothing
-    up: no stored streams, no stored ids; the store builds its event_id
-    index at the end, and a thread inserts each checked batch while the next
-    one is checked. A file that fails on that path may hold a duplicate event_id
+    up: no stored streams, no stored ids; the store builds some indexes at
+    the end, and a thread inserts each checked batch while the next one is
+    checked. A file that fails on that path may hold a duplicate event_id
     (to be skipped, not refused: the unique index finds it when it is
     built), so it is imported again on the careful path, which decides.
     Only files with such duplicates or errors pay twice.
@@ -129,7 +132,8 @@ def _import_path(store: EventStore, service: CartService, path: Path,
     total_bytes = path.stat().st_size
     bulk = False
     try:
-        with path.open("rb") as file, _transaction(store, fast) as bulk:
+        with path.open("rb") as file, \
+                _transaction(store, fast, total_bytes // _FEWEST_BYTES_PER_LINE) as bulk:
             reader = _LineReader(service.product_names)
             importer = _Importer(store, service, fast=bulk)
             with _Inserter(store, in_background=bulk) as inserter:
@@ -148,11 +152,11 @@ def _import_path(store: EventStore, service: CartService, path: Path,
 
 
 @contextmanager
-def _transaction(store: EventStore, fast: bool) -> Iterator[bool]:
+def _transaction(store: EventStore, fast: bool, rows_expected: int) -> Iterator[bool]:
     """One transaction for the whole import; yields whether it is a bulk load
     into an empty log (the fast path)."""
     if fast:
-        with store.bulk_transaction() as bulk:
+        with store.bulk_transaction(rows_expected) as bulk:
             yield bulk
     else:
         with store.transaction():

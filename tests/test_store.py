@@ -504,6 +504,25 @@ def test_a_bulk_load_into_an_empty_log_uses_a_rollback_journal_only_while_it_loa
         assert not bulk and journal_mode(store.conn) == "wal"
 
 
+@pytest.mark.parametrize("rows_expected, built_at_the_end", [
+    (2, {"events_event_id"}),
+    (3_000_000, {"events_event_id", "events_stream_version", "events_stream_position"}),
+    (None, {"events_event_id", "events_stream_version", "events_stream_position"}),
+])
+def test_a_bulk_load_keeps_the_stream_indexes_only_while_their_pages_fit_its_cache(
+        db, store, rows_expected, built_at_the_end):
+    every_index = indexes_of_events(db)
+    with store.bulk_transaction(rows_expected):
+        during = {r[0] for r in store.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")}
+        assert every_index - during == built_at_the_end
+        store.insert_rows([bulk_row(1), bulk_row(2)])
+    assert indexes_of_events(db) == every_index
+    assert store.stored_event_ids(["bulk-1", "bulk-2"]) == {"bulk-1", "bulk-2"}
+    with pytest.raises(ConcurrencyError):  # UNIQUE(stream_id, version) holds after the load
+        store.append("c1", [created("again")], NO_STREAM)
+
+
 def test_a_bulk_load_stays_in_wal_while_another_connection_has_the_file_open(db, store):
     reader = raw(db)
     try:

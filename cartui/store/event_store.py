@@ -27,10 +27,13 @@ BUSY_TIMEOUT_SECONDS = 5.0
 SNAPSHOT_STATE_SCHEMA = 1
 _COLUMNS = "position, stream_id, version, type, schema_version, data, metadata, recorded_at"
 _EXPECTED_COLUMNS = {c.strip() for c in _COLUMNS.split(",")}
-# bulk_transaction: the index it builds at the end, the page cache while rows
-# are loaded and while that index is built, and the threads SQLite may use to sort.
-_BULK_LOAD_DEFERRED_INDEX = "events_event_id"
+# bulk_transaction: the loads that keep the stream indexes (at most this many rows:
+# past it, their pages outgrow the cache, and inserting into them costs more than
+# building them), the page cache while rows are loaded with and without those
+# indexes and while indexes are built, and the threads SQLite may use to sort.
+_BULK_LOAD_STREAM_INDEX_ROWS = 2_000_000
 _BULK_LOAD_CACHE_KB = 32768
+_BULK_LOAD_APPEND_ONLY_CACHE_KB = 8192
 _INDEX_SORT_CACHE_KB = 2048
 _INDEX_SORT_THREADS = 2
 # What SCHEMA_SQL makes besides the table: made again on open when missing.
@@ -209,32 +212,33 @@ class EventStore:
             yield conn
 
     @contextmanager
-    def bulk_transaction(self):
+    def bulk_transaction(self, rows_expected: int | None = None):
         """`transaction()` for loading many rows into an empty log (imports).
 
-        The event_id index is dropped and built again before the commit:
-        its keys are random, and sorting a million of them once costs a
-        fraction of inserting them one by one. The other indexes are kept:
-        recorded_at never decreases in position order, so rows only append
-        to its end, and the two led by stream_id take each row at its
-        stream's place, in pages a larger cache keeps. An import inserts on
-        a thread beside its checks, which has the time for those inserts;
-        building the two indexes at the end made everyone wait. Yields
-        True; until the end nothing may be looked up by event_id, and a
-        duplicate event_id fails the commit with ConcurrencyError. Into a
-        log with events it is a plain transaction and yields False. All or
-        nothing either way.
+        Indexes whose inserts would be random are dropped and built again
+        before the commit: sorting a million keys once costs a fraction of
+        inserting them one by one. That is always the event_id index (random
+        keys). The two led by stream_id take each row at its stream's place:
+        for a load of up to 2,000,000 `rows_expected` they are kept, since
+        their pages stay in a larger cache and an import inserts on a thread
+        beside its checks, which has time for them; for a larger or unknown
+        load they are built at the end too. recorded_at never decreases in
+        position order, so its index only grows at its end and is kept.
+        Yields True; until the end nothing may be looked up by event_id (nor
+        by stream, for a large load), and a duplicate event_id fails the
+        commit with ConcurrencyError. Into a log with events it is a plain
+        transaction and yields False. All or nothing either way.
 
         While it loads an empty log, the file leaves WAL for a rollback
         journal if no other connection has it open: the rows go straight into
-        the database file, where building the event_id index reads them faster than
+        the database file, where building the indexes reads them faster than
         out of the WAL, and the commit has no WAL of the whole log to copy
         back. The price: a reader that comes meanwhile waits for the load to
         end (or gives up after its busy timeout). Then back to WAL.
         """
         rollback_journal = self.head_position() == 0 and self._set_journal_mode("delete")
         try:
-            with self._bulk_load() as bulk:
+            with self._bulk_load(rows_expected) as bulk:
                 yield bulk
         finally:
             if rollback_journal:
@@ -248,7 +252,7 @@ class EventStore:
             return False
 
     @contextmanager
-    def _bulk_load(self):
+    def _bulk_load(self, rows_expected: int | None):
         with self._write() as conn:
             if self.head_position() != 0:
                 yield False
@@ -256,19 +260,27 @@ class EventStore:
             cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
             threads = conn.execute("PRAGMA threads").fetchone()[0]
             try:
-                # The table and events_recorded_at only grow at their ends; the
-                # cache is for the pages of the stream indexes rows go into.
-                conn.execute(f"PRAGMA cache_size = {-_BULK_LOAD_CACHE_KB}")
-                (deferred_sql,), = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?",
-                                                (_BULK_LOAD_DEFERRED_INDEX,)).fetchall()
-                conn.execute(f"DROP INDEX {_BULK_LOAD_DEFERRED_INDEX}")
+                keep_stream_indexes = (rows_expected is not None
+                                       and rows_expected <= _BULK_LOAD_STREAM_INDEX_ROWS)
+                # The table and events_recorded_at only grow at their ends: a small
+                # cache holds the pages they write to; the stream indexes want more.
+                cache_kb = _BULK_LOAD_CACHE_KB if keep_stream_indexes else _BULK_LOAD_APPEND_ONLY_CACHE_KB
+                conn.execute(f"PRAGMA cache_size = {-cache_kb}")
+                indexes = conn.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' "
+                    "AND sql IS NOT NULL AND name != 'events_recorded_at'").fetchall()
+                if keep_stream_indexes:
+                    indexes = [(name, sql) for name, sql in indexes if name == "events_event_id"]
+                for name, _ in indexes:
+                    conn.execute(f'DROP INDEX "{name}"')
                 yield True
                 # CREATE INDEX sorts in runs the size of the cache: small runs sort in
                 # the CPU's caches, and SQLite's helper threads sort some while it
                 # reads on (a large cache made one slow sort of a million keys).
                 conn.execute(f"PRAGMA cache_size = {-_INDEX_SORT_CACHE_KB}")
                 conn.execute(f"PRAGMA threads = {_INDEX_SORT_THREADS}")
-                conn.execute(deferred_sql)
+                for _, sql in indexes:
+                    conn.execute(sql)
             except sqlite3.IntegrityError as exc:
                 raise ConcurrencyError(f"the rows break a unique index: {exc}") from None
             finally:
