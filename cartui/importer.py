@@ -27,7 +27,6 @@ time run backwards in position order, so a line older than the line before
 it (or than the database's newest event) is recorded at that later time.
 """
 
-import gc
 import queue
 import threading
 from contextlib import contextmanager
@@ -41,6 +40,7 @@ import orjson
 from .domain import CartTally, validate_cart_id
 from .domain.errors import DomainError
 from .domain.events import CURRENT_SCHEMA_VERSION, EVENT_TYPES
+from .gc_pause import cycle_collector_paused
 from .service import CartService
 from .store import ConcurrencyError, EventStore, UndecodableEvent, decode_event, normalize_timestamp
 
@@ -109,18 +109,11 @@ def import_file(store: EventStore, service: CartService, path: str | Path,
     Only files with such duplicates or errors pay twice.
     """
     path = Path(path)
-    # Nothing an import allocates forms a cycle, but a million allocations make
-    # the cyclic collector walk every cart tally again and again.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with cycle_collector_paused():  # it would walk every cart tally again and again
         try:
             return _import_path(store, service, path, progress, fast=True)
         except _FastPathFailed:
             return _import_path(store, service, path, progress, fast=False)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 class _FastPathFailed(Exception):

@@ -12,11 +12,13 @@ that cannot be decoded: the projections must count whatever the log holds
 exactly as the plain fold does.
 """
 
+import gc
 import json
 import random
 from datetime import datetime, timedelta, timezone
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from cartui.bench import synthetic_history, write_history
@@ -236,6 +238,28 @@ def test_catch_up_reports_progress_in_events_up_to_the_total():
     assert Projector(store, chunk_events=300).rebuild(lambda done, total: calls.append((done, total))) == 1000
     assert calls == [(0, 1000), (300, 1000), (600, 1000), (900, 1000), (1000, 1000)]
     assert Projector(store).catch_up(lambda *a: calls.append(a)) == 0  # nothing new: no report
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_a_rebuild_pauses_the_cycle_collector_and_leaves_it_as_it_was(collecting):
+    """Off while it folds (it would walk the fold's state again and again), and
+    as it was after, also when the fold fails: an app left without it would grow."""
+    store = new_store(synthetic_history(300, CATALOG).rows)
+    seen = []
+    was = gc.isenabled()
+    try:
+        (gc.enable if collecting else gc.disable)()
+        Projector(store, chunk_events=100).rebuild(lambda done, total: seen.append(gc.isenabled()))
+        assert gc.isenabled() is collecting and seen == [False] * 4
+
+        def fail(done, total):
+            raise RuntimeError("interrupted")
+
+        with pytest.raises(RuntimeError):
+            Projector(store).rebuild(fail)
+        assert gc.isenabled() is collecting
+    finally:
+        (gc.enable if was else gc.disable)()
 
 
 def test_two_connections_catching_up_at_once_apply_every_event_once(tmp_path):

@@ -17,6 +17,7 @@ from typing import Callable
 
 import orjson
 
+from ..gc_pause import cycle_collector_paused
 from ..store import EventStore
 from ..store.readmodels import ReadModelStore
 from .folds import PROJECTION_NAMES, Fold
@@ -77,6 +78,10 @@ class Projector:
         """Fold the events after the projections' checkpoints, up to the head as it
         is now. Returns the number of events folded (by this connection)."""
         self.readmodels.create()
+        with cycle_collector_paused():
+            return self._catch_up(progress)
+
+    def _catch_up(self, progress: Progress | None) -> int:
         folded = 0
         while True:
             with self.readmodels.snapshot():
