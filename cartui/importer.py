@@ -45,8 +45,8 @@ from .service import CartService
 from .store import ConcurrencyError, EventStore, UndecodableEvent, decode_event, normalize_timestamp
 
 BATCH_LINES = 4000
-# A line of an export is 270 bytes or more (a CartCreated with its ids): a file has
-# at most its size / 256 lines, which is what the store is told to expect.
+# An exported line takes 270 bytes or more (a CartCreated with its uuids): the store
+# is told to expect at most the file's size / 256 lines.
 _FEWEST_BYTES_PER_LINE = 256
 # A read releases the GIL, and the inserting thread takes it for a while each time:
 # a few large reads (8 MB) cost far less waiting than hundreds of small ones.
