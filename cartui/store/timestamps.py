@@ -39,14 +39,16 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-_second_text = [0, "1970-01-01T00:00:00"]  # the last whole second formatted, and its text
+_second_text = (0, "1970-01-01T00:00:00")  # the last whole second formatted, and its text
 
 
 def utc_now_text() -> str:
     """format_timestamp(utc_now()) at a quarter of its cost: every append pays it.
     The date and time of day are formatted once a second."""
+    global _second_text
     seconds, micros = divmod(time.time_ns() // 1000, 1_000_000)
-    cached = _second_text
-    if seconds != cached[0]:
-        cached[:] = seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
-    return f"{cached[1]}.{micros:06d}Z"
+    second, text = _second_text  # one read of the pair: threads may replace it meanwhile
+    if second != seconds:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        _second_text = (seconds, text)
+    return f"{text}.{micros:06d}Z"
