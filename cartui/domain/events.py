@@ -30,7 +30,8 @@ class _Event(BaseModel):
         orjson on the fields is what model_dump_json gives for these plain
         str/int fields, at a quarter of the cost; and kept, since the decider
         hands out the same event for the same values: every command pays it.
-        (pydantic compares, hashes and dumps fields only, not this.)"""
+        (pydantic compares, hashes and dumps fields only, not this; but
+        `model_copy(update=...)` would keep it: make a new event instead.)"""
         return orjson.dumps({name: self.__dict__[name] for name in type(self).model_fields
                              if name != "type"}).decode()
 
