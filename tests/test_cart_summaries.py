@@ -20,7 +20,7 @@ from cartui.service import CartService, CartSummary
 from cartui.store import EventStore
 from cartui.store.readmodels import READMODEL_TABLES, ReadModelStore
 
-from test_projections import PROPERTY, append, histories, new_store
+from test_projections import PROPERTY, append, caught_up_in_random_chunks, histories, new_store
 
 CATALOG = load_catalog()
 
@@ -47,14 +47,10 @@ def stored(store: EventStore) -> list[CartSummary]:
 @PROPERTY
 @given(rows=histories(), data=st.data())
 def test_caught_up_in_random_chunks_equals_rebuilt_and_each_cart_replayed(rows, data):
-    every = data.draw(st.integers(1, 7), label="checkpoint_every")
-    cuts = sorted(data.draw(st.lists(st.integers(0, len(rows)), max_size=4), label="cuts"))
-    incremental = new_store()
-    for first, last in zip([0, *cuts], [*cuts, len(rows)]):
-        append(incremental, rows[first:last])  # the log grows...
-        chunk = data.draw(st.integers(1, 10), label="chunk_events")
-        Projector(incremental, checkpoint_every=every, chunk_events=chunk).catch_up()
-        assert stored(incremental) == replayed(incremental)  # ...and is caught up
+    def each_cart_replayed(store):
+        assert stored(store) == replayed(store)
+
+    incremental, every = caught_up_in_random_chunks(rows, data, each_cart_replayed)
 
     rebuilt = new_store(rows)
     Projector(rebuilt, checkpoint_every=every).rebuild()

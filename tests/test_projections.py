@@ -126,9 +126,9 @@ def derived_tables(store: EventStore, checkpoint_every: int) -> dict:
 
 # -- incremental catch-up equals a rebuild -----------------------------------------------------
 
-@PROPERTY
-@given(rows=histories(), data=st.data())
-def test_caught_up_in_random_chunks_equals_rebuilt_from_zero(rows, data):
+def caught_up_in_random_chunks(rows, data, after_each_catch_up=lambda store: None):
+    """A store whose log grows by `rows` in random cuts, its projections caught up
+    after each cut in random chunks; with the checkpoint interval drawn."""
     every = data.draw(st.integers(1, 7), label="checkpoint_every")
     cuts = sorted(data.draw(st.lists(st.integers(0, len(rows)), max_size=4), label="cuts"))
     incremental = new_store()
@@ -136,6 +136,14 @@ def test_caught_up_in_random_chunks_equals_rebuilt_from_zero(rows, data):
         append(incremental, rows[first:last])  # the log grows...
         chunk = data.draw(st.integers(1, 10), label="chunk_events")
         Projector(incremental, checkpoint_every=every, chunk_events=chunk).catch_up()  # ...and is caught up
+        after_each_catch_up(incremental)
+    return incremental, every
+
+
+@PROPERTY
+@given(rows=histories(), data=st.data())
+def test_caught_up_in_random_chunks_equals_rebuilt_from_zero(rows, data):
+    incremental, every = caught_up_in_random_chunks(rows, data)
 
     rebuilt = new_store(rows)
     assert Projector(rebuilt, checkpoint_every=every).rebuild() == len(rows)
