@@ -207,7 +207,7 @@ class EventStore:
 
     @contextmanager
     def transaction(self):
-        """A write transaction for bulk work (imports, seeding): use `append_in_transaction`."""
+        """One write transaction for bulk work (imports, seeding): `insert_rows` inside it."""
         with self._write() as conn:
             yield conn
 
@@ -321,22 +321,6 @@ class EventStore:
             return []
         raise ConcurrencyError(
             f"stream {stream_id!r} moved on from version {expected_version}: {conflict}") from None
-
-    def append_in_transaction(self, stream_id: str, events: Sequence[NewEvent],
-                              expected_version: int | None = ANY) -> list[RecordedEvent]:
-        """`append` for callers already inside `transaction()` (seeding, tests):
-        skips already stored events and checks the version up front."""
-        stored = self.stored_event_ids([e.event_id for e in events])
-        fresh = [e for e in events if e.event_id not in stored]
-        if not fresh:
-            return []
-        if expected_version is not ANY and self.stream_version(stream_id) != expected_version:
-            raise ConcurrencyError(f"stream {stream_id!r} is at version "
-                                   f"{self.stream_version(stream_id)}, expected {expected_version}")
-        try:
-            return self._insert_new(stream_id, fresh, expected_version, None)
-        except sqlite3.IntegrityError as exc:
-            raise ConcurrencyError(f"stream {stream_id!r} moved on: {exc}") from None
 
     def _insert_new(self, stream_id: str, events: Sequence[NewEvent],
                     expected_version: int | None, snapshot: tuple[int, str] | None

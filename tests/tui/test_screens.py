@@ -439,16 +439,14 @@ def history(tmp_path):
     service = CartService(store, load_catalog(), new_id=lambda: f"id-{next(ids)}")
     service.create_cart("cart-1", MARKUP)                            # 1
     service.add_item("cart-1", "COF-ESP-1KG", 2)                     # 2
-    with store.transaction():                                        # 3
-        store.append_in_transaction("cart-1", [NewEvent(
-            type="ItemAdded", schema_version=1, event_id="legacy-1",
-            data='{"sku":"TEA-EGR-100","quantity":3,"price":12.5}')])
+    store.append("cart-1", [NewEvent(                                # 3
+        type="ItemAdded", schema_version=1, event_id="legacy-1",
+        data='{"sku":"TEA-EGR-100","quantity":3,"price":12.5}')])
     service.change_quantity("cart-1", "COF-ESP-1KG", 5)              # 4
     service.remove_item("cart-1", "TEA-EGR-100")                     # 5
     service.check_out("cart-1")                                      # 6
-    with store.transaction():                                        # 7
-        store.append_in_transaction("cart-2", [NewEvent(
-            type="CartCreated", event_id="broken-1", data='{"customer": 42}')])
+    store.append("cart-2", [NewEvent(                                # 7
+        type="CartCreated", event_id="broken-1", data='{"customer": 42}')])
     yield History(store, service)
     store.close()
 
