@@ -20,7 +20,7 @@ from .projections.folds import OPEN, Fold
 from .projections.projector import Progress, ProjectionLag, Projector
 from .projections.reader import ProjectionReader, cutoff
 from .projections.summaries import cart_summaries
-from .service import CartService, CartSummary, LoadedCart
+from .service import CartService, CartSummary, LoadedCart, skip_undecodable
 from .store import EventStore, RecordedEvent, UndecodableEvent, decode_event, normalize_timestamp
 
 
@@ -194,8 +194,8 @@ class History:
             try:
                 event = decode_event(type_, schema_version, data, self.service.product_names, at)
             except UndecodableEvent:
-                kept.append(row)  # still there, still undecodable: it takes its version
-                state = state._replace(version=state.version + 1)
+                kept.append(row)  # still there, still undecodable
+                state = skip_undecodable(state)
                 continue
             try:
                 again = reenact(state, event)

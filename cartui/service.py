@@ -113,7 +113,7 @@ class CartService:
                 state = evolve(state, self.decode(row))
             except UndecodableEvent as exc:
                 undecodable.append(exc)
-                state = _skip(state)
+                state = skip_undecodable(state)
         return LoadedCart(state, as_of, undecodable)
 
     # -- writing ---------------------------------------------------------------------------
@@ -207,6 +207,6 @@ class CartService:
         return self.execute(CheckOut(cart_id=cart_id))
 
 
-def _skip(state: CartState) -> CartState:
-    """An undecodable row still takes its version number."""
+def skip_undecodable(state: CartState) -> CartState:
+    """The state after a row that cannot be decoded: it still takes its version number."""
     return state._replace(version=state.version + 1)
