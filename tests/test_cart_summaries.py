@@ -20,7 +20,10 @@ from cartui.service import CartService, CartSummary
 from cartui.store import EventStore
 from cartui.store.readmodels import READMODEL_TABLES, ReadModelStore
 
-from test_projections import PROPERTY, append, caught_up_in_random_chunks, histories, new_store
+from test_projections import (
+    PROPERTY, append, caught_up_in_random_chunks, caught_up_while_a_second_connection_catches_up,
+    histories, new_store,
+)
 
 CATALOG = load_catalog()
 
@@ -86,16 +89,7 @@ def test_deleting_the_derived_tables_and_catching_up_gives_the_same_answer():
 def test_two_connections_catching_up_at_once(tmp_path):
     """A second connection catches up in the middle of the first's run: the first
     drops the summaries it folded and goes on from what the second stored."""
-    path = tmp_path / "events.db"
-    with EventStore(path) as first, EventStore(path) as second:
-        append(first, synthetic_history(2000, CATALOG).rows)
-        interrupted = []
-
-        def progress(done, total):
-            if done and not interrupted:
-                interrupted.append(Projector(second, chunk_events=300).catch_up())
-
-        Projector(first, chunk_events=500).catch_up(progress)
+    with caught_up_while_a_second_connection_catches_up(tmp_path / "events.db") as (first, interrupted):
         assert interrupted == [1500]
         assert stored(first) == replayed(first)
 

@@ -15,6 +15,7 @@ exactly as the plain fold does.
 import gc
 import json
 import random
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import orjson
@@ -270,19 +271,28 @@ def test_a_rebuild_pauses_the_cycle_collector_and_leaves_it_as_it_was(collecting
         (gc.enable if was else gc.disable)()
 
 
-def test_two_connections_catching_up_at_once_apply_every_event_once(tmp_path):
-    """A second connection catches up in the middle of the first's run: the first
-    notices (its next chunk would not follow on) and goes on from there."""
-    path = tmp_path / "events.db"
+@contextmanager
+def caught_up_while_a_second_connection_catches_up(path, **projector_options):
+    """2,000 events caught up on a first connection in chunks of 500, with a second
+    connection catching up in full after the first chunk. Yields the first store and
+    what the second folded."""
     with EventStore(path) as first, EventStore(path) as second:
         append(first, synthetic_history(2000, CATALOG).rows)
         interrupted = []
 
         def progress(done, total):
             if done and not interrupted:
-                interrupted.append(Projector(second, checkpoint_every=10).catch_up())
+                interrupted.append(Projector(second, **projector_options).catch_up())
 
-        Projector(first, checkpoint_every=10, chunk_events=500).catch_up(progress)
+        Projector(first, chunk_events=500, **projector_options).catch_up(progress)
+        yield first, interrupted
+
+
+def test_two_connections_catching_up_at_once_apply_every_event_once(tmp_path):
+    """A second connection catches up in the middle of the first's run: the first
+    notices (its next chunk would not follow on) and goes on from there."""
+    with caught_up_while_a_second_connection_catches_up(tmp_path / "events.db",
+                                                        checkpoint_every=10) as (first, interrupted):
         assert interrupted == [1500]
         with EventStore(":memory:") as fresh:
             append(fresh, list(map(tuple, (r for r in first.conn.execute("SELECT * FROM events")))))
