@@ -363,8 +363,10 @@ class EventStore:
                 raise ConcurrencyError(f"stream {stream_id!r} is at version "
                                        f"{self.stream_version(stream_id)}, expected "
                                        f"{expected_version}") from None
-        return RecordedEvent(position, stream_id, expected_version + 1, e.type, e.schema_version,
-                             e.data, metadata, recorded_at)
+        # tuple.__new__ skips the named tuple's own __new__, a Python function
+        # that costs as much again: every command pays it.
+        return tuple.__new__(RecordedEvent, (position, stream_id, expected_version + 1, e.type,
+                                             e.schema_version, e.data, metadata, recorded_at))
 
     def _insert_many(self, stream_id: str, events: Sequence[NewEvent],
                      expected_version: int | None, now: str) -> list[RecordedEvent]:
