@@ -11,6 +11,7 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import orjson
 
 from .domain import Catalog, evolve, initial_state
+from .ids import time_ordered_uuid
 from .projections import CHECKPOINT_EVERY
 from .service import DEFAULT_SNAPSHOT_EVERY
 from .store import EventStore, decode_event
@@ -67,13 +69,16 @@ def synthetic_history(events: int, catalog: Catalog, *, seed: int = 7,
     timeline.sort()
     del timeline[events:]
 
-    epoch = start.timestamp()
+    epoch = int(start.timestamp())
     rows = []
     for position, (micros, number, version, type_, data) in enumerate(timeline, start=1):
         seconds, micro = divmod(micros, 1_000_000)
         recorded_at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch + seconds)) \
             + f".{micro:06d}Z"
-        event_id, command_id = _uuid(rng), _uuid(rng)
+        # Time-ordered ids, as the service makes them (cartui.ids).
+        nanoseconds = (epoch * 1_000_000 + micros) * 1000
+        event_id = time_ordered_uuid(nanoseconds, rng.getrandbits(62))
+        command_id = time_ordered_uuid(nanoseconds, rng.getrandbits(62))
         metadata = (f'{{"event_id":"{event_id}","correlation_id":"{command_id}",'
                     f'"causation_id":"{command_id}"}}')
         stream_id = f"cart-{number:06d}" if number else BIG_CART_ID
@@ -156,11 +161,6 @@ def _big_cart_script(rng: random.Random, products: list, size: int) -> list[tupl
     return script[:size]
 
 
-def _uuid(rng: random.Random) -> str:
-    h = f"{rng.getrandbits(128):032x}"
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{h[16:20]}-{h[20:]}"
-
-
 # -- measuring -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -184,7 +184,8 @@ class Figure:
 
 
 FIGURE_KEYS = (
-    "command_ms", "import_events_per_s", "import_peak_mb", "show_at_process_s",
+    "command_ms", "import_events_per_s", "import_peak_mb", "import_random_ids_events_per_s",
+    "show_at_process_s",
     "load_big_cart_ms", "rebuild_events_per_s", "jump_median_ms", "jump_p95_ms",
     "step_forward_ms", "step_backward_ms", "projections_at_process_s", "derived_to_log_ratio",
 )
@@ -423,14 +424,39 @@ class _Bench:
 
     def import_(self) -> list[Figure]:
         from .importer import export_events
-        from .store import baselines
 
         exported = self.tmp / "export.jsonl"
         with EventStore(self.db) as store, exported.open("wb") as out:
             export_events(store, out)
-        self.say(f"importing {self.events:,} events from JSON Lines: {IMPORT_RUNS} paired runs")
+        self.say(f"importing {self.events:,} events from JSON Lines: {IMPORT_RUNS} paired runs, "
+                 f"then one with random event ids")
+        ours, plain = self._imports(exported, IMPORT_RUNS)
+        rate = self.events / statistics.median(seconds for seconds, _ in ours)
+        plain_rate = self.events / statistics.median(seconds for seconds, _ in plain)
+        peak, plain_peak = max(p for _, p in ours), max(p for _, p in plain)
+        # The same file as another tool (or cartui before time-ordered ids) writes
+        # it: random event ids, so the event_id index is built at the end.
+        random_ids = self.tmp / "export-random-ids.jsonl"
+        _with_random_event_ids(exported, random_ids, self.rng)
+        exported.unlink()
+        ours_random, plain_random = self._imports(random_ids, 1)
+        return [
+            Figure("import_events_per_s", "import from JSON Lines, whole process", "events/s",
+                   rate, plain_rate, "parse and INSERT, one transaction", ">= 100,000",
+                   rate >= 100_000),
+            Figure("import_peak_mb", "import: peak memory of the process", "MB", peak, plain_peak,
+                   "the same plain import", "< 300", peak < 300),
+            Figure("import_random_ids_events_per_s", "the same import, random event ids (one run)",
+                   "events/s", self.events / ours_random[0][0], self.events / plain_random[0][0],
+                   "the same plain import", "for comparison", None),
+        ]
+
+    def _imports(self, exported: Path, runs: int) -> tuple[list, list]:
+        """(seconds, peak MB) of whole-process imports of a file, ours and plain, paired."""
+        from .store import baselines
+
         ours, plain = [], []
-        for run in range(IMPORT_RUNS):
+        for run in range(runs):
             into = self.tmp / f"imported-{run}.db", self.tmp / f"plain-import-{run}.db"
             measures = (
                 lambda: ours.append(_process(baselines.python_command(  # noqa: E731
@@ -441,16 +467,18 @@ class _Bench:
                 measure()
             for path in into:  # a gigabyte of databases need not wait for the end
                 _remove_database(path)
-        rate = self.events / statistics.median(seconds for seconds, _ in ours)
-        plain_rate = self.events / statistics.median(seconds for seconds, _ in plain)
-        peak, plain_peak = max(p for _, p in ours), max(p for _, p in plain)
-        return [
-            Figure("import_events_per_s", "import from JSON Lines, whole process", "events/s",
-                   rate, plain_rate, "parse and INSERT, one transaction", ">= 100,000",
-                   rate >= 100_000),
-            Figure("import_peak_mb", "import: peak memory of the process", "MB", peak, plain_peak,
-                   "the same plain import", "< 300", peak < 300),
-        ]
+        return ours, plain
+
+
+def _with_random_event_ids(source: Path, target: Path, rng: random.Random) -> None:
+    """A copy of an export whose event ids are random (version 4) UUIDs."""
+    marker = b'"event_id":"'
+    with source.open("rb") as lines, target.open("wb") as out:
+        for line in lines:
+            start = line.index(marker) + len(marker)
+            end = line.index(b'"', start)
+            new_id = str(uuid.UUID(int=rng.getrandbits(128), version=4)).encode()
+            out.write(b"".join((line[:start], new_id, line[end:])))
 
 
 def _remove_database(path: Path) -> None:

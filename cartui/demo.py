@@ -20,7 +20,6 @@ What the week holds, so that every feature has something to show:
 
 import heapq
 import random
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator
@@ -33,10 +32,13 @@ from .domain import (
 )
 from .domain.errors import DomainError
 from .domain.events import CURRENT_SCHEMA_VERSION
+from .ids import time_ordered_uuid
 from .store import EventStore, RecordedEvent, format_timestamp
 
 DEMO_START = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)  # a Monday, when the shop opens
 DEFAULT_SEED = 2026
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
 DEFAULT_CARTS = 300
 DAYS = 7
 OPENING_HOUR = 8
@@ -121,7 +123,8 @@ def iter_demo_rows(catalog: Catalog, *, seed: int = DEFAULT_SEED, carts: int = D
             events = decide(command, cart.state, catalog)
         except DomainError:
             events = []  # the shopper tried something the cart refuses: nothing happens
-        correlation_id = _uuid(cart.rng)
+        nanoseconds = (moment - _UNIX_EPOCH) // _MICROSECOND * 1000
+        correlation_id = _uuid(nanoseconds, cart.rng)
         recorded_at = format_timestamp(moment)
         for event in events:
             cart.state = evolve(cart.state, event)
@@ -131,7 +134,7 @@ def iter_demo_rows(catalog: Catalog, *, seed: int = DEFAULT_SEED, carts: int = D
                 schema_version = 1
                 data = {"sku": data["sku"], "quantity": data["quantity"],
                         "price": data["unit_price_cents"] / 100}
-            metadata = {"event_id": _uuid(cart.rng), "correlation_id": correlation_id,
+            metadata = {"event_id": _uuid(nanoseconds, cart.rng), "correlation_id": correlation_id,
                         "causation_id": correlation_id}
             yield (cart.state.cart_id, cart.state.version, type_, schema_version,
                    orjson.dumps(data).decode(), orjson.dumps(metadata).decode(), recorded_at)
@@ -153,8 +156,10 @@ def _push(queue: list, index: int, cart: _Cart, script) -> None:
         heapq.heappush(queue, (moment, index, command, cart, script))
 
 
-def _uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+def _uuid(unix_nanoseconds: int, rng: random.Random) -> str:
+    """A time-ordered id as the service makes them (cartui.ids), from the cart's
+    random numbers (128 bits, as ever: the demo stays the same history)."""
+    return time_ordered_uuid(unix_nanoseconds, rng.getrandbits(128))
 
 
 def _customers(rng: random.Random, carts: int) -> list[str | None]:

@@ -33,6 +33,9 @@ def test_the_synthetic_history_obeys_the_rules_and_looks_like_a_shop():
     open_share = sum(s.status == "open" for s in carts) / len(carts)
     assert 0.2 <= open_share <= 0.32  # a quarter left open (the last ones cut short)
     assert states[history.big_cart].version == history.big_cart_events == 1000
+    event_ids = [orjson.loads(row[6])["event_id"] for row in rows]
+    assert all(a < b for a, b, earlier, later in zip(event_ids, event_ids[1:], rows, rows[1:])
+               if earlier[7] < later[7])  # time-ordered, as the service makes them
 
 
 def test_bench_prints_every_figure_beside_its_baseline(capsys):

@@ -1,5 +1,6 @@
 """The demo history: deterministic, realistic, and every event obeys the cart rules."""
 
+import uuid
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -109,9 +110,14 @@ def test_customers_have_names_and_some_carts_are_anonymous(demo_db, rows):
     assert Counter(named).most_common(1)[0][1] >= 2  # regulars come back with another cart
 
 
-def test_ids_are_derived_from_the_seed(rows):
+def test_ids_are_derived_from_the_seed_and_event_ids_are_time_ordered_as_the_service_makes_them(rows):
     assert all(row.stream_id.startswith("cart-") for row in rows)
-    assert len({row.metadata_dict()["event_id"] for row in rows}) == len(rows)
+    event_ids = [row.metadata_dict()["event_id"] for row in rows]
+    assert len(set(event_ids)) == len(rows)
+    assert all(uuid.UUID(i).version == 7 for i in event_ids)
+    # A later moment gives a larger id (a command's events share their moment).
+    assert all(a < b for a, b, earlier, later in zip(event_ids, event_ids[1:], rows, rows[1:])
+               if earlier.recorded_at < later.recorded_at)
 
 
 def test_it_goes_only_into_an_empty_database(demo_db):

@@ -1,6 +1,7 @@
 """Export and import: rows as stored, all or nothing, the first bad line named, idempotent."""
 
 import json
+import os
 
 import orjson
 import pytest
@@ -298,6 +299,50 @@ def test_an_event_id_repeated_on_an_otherwise_good_line_is_skipped(target, tmp_p
         assert (result.appended, result.skipped) == (4, 1)
         assert not store.stream_exists("cart-b")
         assert store.stored_event_ids(["cart-a-1"]) == {"cart-a-1"}
+
+
+@pytest.mark.parametrize("ascending", [True, False])
+def test_a_repeated_event_id_is_skipped_whether_the_id_index_is_kept_or_built_at_the_end(
+        tmp_db, tmp_path, monkeypatch, ascending):
+    # cartui's own ids ascend: the bulk load keeps the event_id index and a repeat
+    # fails its insert; other ids build the index at the end, which finds it.
+    ids = iter(sorted(f"id-{n:03d}" for n in range(16))[::1 if ascending else -1])
+    lines = [dict(line, metadata=dict(line["metadata"], event_id=next(ids)))
+             for cart in ("cart-1", "cart-2", "cart-3", "cart-4") for line in good_cart(cart)]
+    again = event("cart-5", 1, "CartCreated", {"customer": None},
+                  event_id=lines[-1]["metadata"]["event_id"])
+    file = write_lines(tmp_path / "f.jsonl", [*lines, again])
+    with EventStore(tmp_db) as store:
+        asked = []
+        bulk_transaction = store.bulk_transaction
+
+        def spy(rows_expected=None, event_ids_ascending=False):
+            asked.append(event_ids_ascending)
+            return bulk_transaction(rows_expected, event_ids_ascending)
+
+        monkeypatch.setattr(store, "bulk_transaction", spy)
+        result = import_file(store, CartService(store, load_catalog()), file)
+        assert asked == [ascending]
+        assert (result.appended, result.skipped) == (16, 1)
+        assert not store.stream_exists("cart-5")
+        assert len(store.stored_event_ids([line["metadata"]["event_id"] for line in lines])) == 16
+
+
+def test_the_order_of_event_ids_is_read_from_the_head_of_a_file_only(tmp_path):
+    ordered = [event("cart-a", 1, "CartCreated", {"customer": None}, event_id=f"id-{n:03d}")
+               for n in range(20)]
+    path = write_lines(tmp_path / "f.jsonl", [*ordered[:10], b"not json", {"metadata": 1},
+                                              *ordered[10:]])
+    with open(path, "rb") as file:
+        assert importer._event_ids_ascending(file) and file.tell() == 0
+    path = write_lines(tmp_path / "g.jsonl", ordered[::-1])
+    with open(path, "rb") as file:
+        assert not importer._event_ids_ascending(file)
+    read, write = os.pipe()  # a pipe is read once: it is not sampled
+    os.write(write, (tmp_path / "f.jsonl").read_bytes())
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        assert not importer._event_ids_ascending(pipe) and pipe.read(1) == b"{"
 
 
 def test_a_failure_while_inserting_appends_nothing_and_leaves_the_store_usable(target, tmp_path,

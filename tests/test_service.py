@@ -5,15 +5,21 @@ never leading to a wrong event or refusal."""
 import itertools
 import os
 import sqlite3
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from cartui import ids
 from cartui.domain import errors
+from cartui.ids import new_uuid, time_ordered_uuid
 from cartui.resources import load_catalog
-from cartui.service import CartService, new_uuid
+from cartui.service import CartService
 from cartui.store import ANY, ConcurrencyError, EventStore, NewEvent, StoreBusy, StoreError
 
 CATALOG = load_catalog()
@@ -196,11 +202,19 @@ def test_ids_and_clock_injected_make_a_history_reproducible(tmp_path):
     assert b'"recorded_at":"2026-01-05T10:00:03.000000Z"' in first[3]
 
 
-def test_new_uuid_gives_distinct_version_4_uuids_and_a_forked_child_none_of_its_parents():
+def test_new_uuid_gives_distinct_time_ordered_version_7_uuids_and_a_forked_child_none_of_its_parents():
+    before = time.time_ns() // 1_000_000
     ids = [new_uuid() for _ in range(1000)]
+    after = time.time_ns() // 1_000_000
     assert len(set(ids)) == 1000
-    assert all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 4
+    assert all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 7
                and uuid.UUID(i).variant == uuid.RFC_4122 for i in ids)
+    # The first 48 bits are the Unix time in milliseconds when each was made.
+    stamps = [uuid.UUID(i).int >> 80 for i in ids]
+    assert before <= stamps[0] and stamps == sorted(stamps) and stamps[-1] <= after
+    first_of_each_millisecond = [i for n, i in enumerate(ids) if n == 0 or stamps[n] != stamps[n - 1]]
+    assert first_of_each_millisecond == sorted(first_of_each_millisecond)  # text order is time order
+    assert len({i[-8:] for i in ids}) == 1000  # new_cart_id takes the random end
     read, write = os.pipe()
     child = os.fork()  # the made-ahead ids must not be handed out twice
     if child == 0:
@@ -212,6 +226,23 @@ def test_new_uuid_gives_distinct_version_4_uuids_and_a_forked_child_none_of_its_
         theirs = pipe.read()
     ours = [new_uuid() for _ in range(64)]
     assert not any(i in theirs for i in ours)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2 ** 48 * 1_000_000 - 1), st.integers(0, 2 ** 48 * 1_000_000 - 1),
+       st.integers(0, 2 ** 128 - 1))
+def test_time_ordered_uuids_sort_by_their_moment_and_new_uuid_writes_them_alike(
+        first, second, random_bits):
+    early, late = sorted((first, second))
+    made = [time_ordered_uuid(moment, random_bits) for moment in (early, late)]
+    for moment, text in zip((early, late), made):
+        value = uuid.UUID(text)
+        assert str(value) == text and value.version == 7 and value.variant == uuid.RFC_4122
+        assert value.int >> 80 == moment // 1_000_000  # Unix milliseconds
+    assert made[0] <= made[1]  # text order is time order (to 1/4096 ms)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ids, "time", SimpleNamespace(time_ns=lambda: late))
+        assert new_uuid()[:19] == made[1][:19]  # the time and its fraction; then random digits
 
 
 # -- conflicts --------------------------------------------------------------------------------

@@ -504,15 +504,19 @@ def test_a_bulk_load_into_an_empty_log_uses_a_rollback_journal_only_while_it_loa
         assert not bulk and journal_mode(store.conn) == "wal"
 
 
-@pytest.mark.parametrize("rows_expected, built_at_the_end", [
-    (2, {"events_event_id"}),
-    (3_000_000, {"events_event_id", "events_stream_version", "events_stream_position"}),
-    (None, {"events_event_id", "events_stream_version", "events_stream_position"}),
+@pytest.mark.parametrize("rows_expected, event_ids_ascending, built_at_the_end", [
+    (2, False, {"events_event_id"}),
+    (2, True, set()),
+    (3_000_000, False, {"events_event_id", "events_stream_version", "events_stream_position"}),
+    (3_000_000, True, {"events_stream_version", "events_stream_position"}),
+    (None, False, {"events_event_id", "events_stream_version", "events_stream_position"}),
 ])
-def test_a_bulk_load_keeps_the_stream_indexes_only_while_their_pages_fit_its_cache(
-        db, store, rows_expected, built_at_the_end):
+def test_a_bulk_load_keeps_the_indexes_it_can_insert_into_cheaply(
+        db, store, rows_expected, event_ids_ascending, built_at_the_end):
+    # The stream indexes while their pages fit its cache; the event_id index when
+    # the ids come in order.
     every_index = indexes_of_events(db)
-    with store.bulk_transaction(rows_expected):
+    with store.bulk_transaction(rows_expected, event_ids_ascending):
         during = {r[0] for r in store.conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")}
         assert every_index - during == built_at_the_end

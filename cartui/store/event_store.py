@@ -212,13 +212,17 @@ class EventStore:
             yield conn
 
     @contextmanager
-    def bulk_transaction(self, rows_expected: int | None = None):
+    def bulk_transaction(self, rows_expected: int | None = None, event_ids_ascending: bool = False):
         """`transaction()` for loading many rows into an empty log (imports).
 
         Indexes whose inserts would be random are dropped and built again
         before the commit: sorting a million keys once costs a fraction of
-        inserting them one by one. That is always the event_id index (random
-        keys). The two led by stream_id take each row at its stream's place:
+        inserting them one by one. That is the event_id index, unless the
+        caller expects the rows' event ids in ascending order (cartui's own
+        time-ordered ids, exported): then each goes in at the index's end, and
+        keeping it costs less than building it (a wrong guess costs speed, not
+        correctness). The two led by
+        stream_id take each row at its stream's place:
         for a load of up to 2,000,000 `rows_expected` they are kept, since
         their pages stay in a larger cache and an import inserts on a thread
         beside its checks, which has time for them; for a larger or unknown
@@ -226,7 +230,7 @@ class EventStore:
         position order, so its index only grows at its end and is kept.
         Yields True; until the end nothing may be looked up by event_id (nor
         by stream, for a large load), and a duplicate event_id fails the
-        commit with ConcurrencyError. Into a log with events it is a plain
+        insert or the commit with ConcurrencyError. Into a log with events it is a plain
         transaction and yields False. All or nothing either way.
 
         While it loads an empty log, the file leaves WAL for a rollback
@@ -238,7 +242,7 @@ class EventStore:
         """
         rollback_journal = self.head_position() == 0 and self._set_journal_mode("delete")
         try:
-            with self._bulk_load(rows_expected) as bulk:
+            with self._bulk_load(rows_expected, event_ids_ascending) as bulk:
                 yield bulk
         finally:
             if rollback_journal:
@@ -252,7 +256,7 @@ class EventStore:
             return False
 
     @contextmanager
-    def _bulk_load(self, rows_expected: int | None):
+    def _bulk_load(self, rows_expected: int | None, event_ids_ascending: bool):
         with self._write() as conn:
             if self.head_position() != 0:
                 yield False
@@ -271,6 +275,8 @@ class EventStore:
                     "AND sql IS NOT NULL AND name != 'events_recorded_at'").fetchall()
                 if keep_stream_indexes:
                     indexes = [(name, sql) for name, sql in indexes if name == "events_event_id"]
+                if event_ids_ascending:
+                    indexes = [(name, sql) for name, sql in indexes if name != "events_event_id"]
                 for name, _ in indexes:
                     conn.execute(f'DROP INDEX "{name}"')
                 yield True
