@@ -424,50 +424,47 @@ class _Bench:
 
     def import_(self) -> list[Figure]:
         from .importer import export_events
+        from .store import baselines
 
         exported = self.tmp / "export.jsonl"
         with EventStore(self.db) as store, exported.open("wb") as out:
             export_events(store, out)
-        self.say(f"importing {self.events:,} events from JSON Lines: {IMPORT_RUNS} paired runs, "
-                 f"then one with random event ids")
-        ours, plain = self._imports(exported, IMPORT_RUNS)
-        rate = self.events / statistics.median(seconds for seconds, _ in ours)
-        plain_rate = self.events / statistics.median(seconds for seconds, _ in plain)
-        peak, plain_peak = max(p for _, p in ours), max(p for _, p in plain)
         # The same file as another tool (or cartui before time-ordered ids) writes
         # it: random event ids, so the event_id index is built at the end.
         random_ids = self.tmp / "export-random-ids.jsonl"
         _with_random_event_ids(exported, random_ids, self.rng)
-        exported.unlink()
-        ours_random, plain_random = self._imports(random_ids, 1)
+        self.say(f"importing {self.events:,} events from JSON Lines: {IMPORT_RUNS} rounds of "
+                 f"cartui and plain, and cartui with random event ids")
+
+        def ours(file: Path, into: Path) -> list[str]:
+            return baselines.python_command(CARTUI_SCRIPT, "import", str(file), "--db", str(into))
+
+        def plain(file: Path, into: Path) -> list[str]:
+            return baselines.python_command(baselines.IMPORT_SCRIPT, str(file), str(into))
+
+        times: dict[str, list] = {"ours": [], "plain": [], "ours random": [], "plain random": []}
+        for run in range(IMPORT_RUNS):
+            measures = [("ours", ours, exported), ("plain", plain, exported),
+                        ("ours random", ours, random_ids)]
+            if run == 0:  # once: it is there for comparison, and the slowest of all
+                measures.append(("plain random", plain, random_ids))
+            for name, command, file in measures[run % len(measures):] + measures[:run % len(measures)]:
+                into = self.tmp / "imported.db"  # a gigabyte of databases need not wait for the end
+                times[name].append(_process(command(file, into)))
+                _remove_database(into)
+        rate, plain_rate, random_rate, plain_random_rate = (
+            self.events / statistics.median(seconds for seconds, _ in times[name]) for name in times)
+        peak, plain_peak = max(p for _, p in times["ours"]), max(p for _, p in times["plain"])
         return [
             Figure("import_events_per_s", "import from JSON Lines, whole process", "events/s",
                    rate, plain_rate, "parse and INSERT, one transaction", ">= 100,000",
                    rate >= 100_000),
             Figure("import_peak_mb", "import: peak memory of the process", "MB", peak, plain_peak,
                    "the same plain import", "< 300", peak < 300),
-            Figure("import_random_ids_events_per_s", "the same import, random event ids (one run)",
-                   "events/s", self.events / ours_random[0][0], self.events / plain_random[0][0],
-                   "the same plain import", "for comparison", None),
+            Figure("import_random_ids_events_per_s", "the same import, random event ids", "events/s",
+                   random_rate, plain_random_rate, "the same plain import, one run",
+                   "for comparison", None),
         ]
-
-    def _imports(self, exported: Path, runs: int) -> tuple[list, list]:
-        """(seconds, peak MB) of whole-process imports of a file, ours and plain, paired."""
-        from .store import baselines
-
-        ours, plain = [], []
-        for run in range(runs):
-            into = self.tmp / f"imported-{run}.db", self.tmp / f"plain-import-{run}.db"
-            measures = (
-                lambda: ours.append(_process(baselines.python_command(  # noqa: E731
-                    CARTUI_SCRIPT, "import", str(exported), "--db", str(into[0])))),
-                lambda: plain.append(_process(baselines.python_command(  # noqa: E731
-                    baselines.IMPORT_SCRIPT, str(exported), str(into[1])))))
-            for measure in (measures if run % 2 == 0 else measures[::-1]):  # neither always first
-                measure()
-            for path in into:  # a gigabyte of databases need not wait for the end
-                _remove_database(path)
-        return ours, plain
 
 
 def _with_random_event_ids(source: Path, target: Path, rng: random.Random) -> None:
