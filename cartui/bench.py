@@ -448,7 +448,8 @@ class _Bench:
                         ("ours random", ours, random_ids)]
             if run == 0:  # once: it is there for comparison, and the slowest of all
                 measures.append(("plain random", plain, random_ids))
-            for name, command, file in measures[run % len(measures):] + measures[:run % len(measures)]:
+            turn = run % len(measures)  # each takes each place in the order once
+            for name, command, file in measures[turn:] + measures[:turn]:
                 into = self.tmp / "imported.db"  # a gigabyte of databases need not wait for the end
                 times[name].append(_process(command(file, into)))
                 _remove_database(into)

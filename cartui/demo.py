@@ -37,8 +37,6 @@ from .store import EventStore, RecordedEvent, format_timestamp
 
 DEMO_START = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)  # a Monday, when the shop opens
 DEFAULT_SEED = 2026
-_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_MICROSECOND = timedelta(microseconds=1)
 DEFAULT_CARTS = 300
 DAYS = 7
 OPENING_HOUR = 8
@@ -154,6 +152,10 @@ def _push(queue: list, index: int, cart: _Cart, script) -> None:
     if step is not None:
         moment, command = step
         heapq.heappush(queue, (moment, index, command, cart, script))
+
+
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def _uuid(unix_nanoseconds: int, rng: random.Random) -> str:

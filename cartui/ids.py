@@ -1,4 +1,5 @@
-"""Event ids: time-ordered UUIDs (version 7, RFC 9562).
+"""The ids cartui makes (of events, commands and new carts): time-ordered UUIDs
+(version 7, RFC 9562).
 
 48 bits of Unix time in milliseconds and 12 bits of its fraction (1/4096 ms),
 then random bits. Ids made later sort after earlier ones, so the event_id index

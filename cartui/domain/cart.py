@@ -198,7 +198,8 @@ def evolve(state: CartState, event) -> CartState:
     if kind is CartCreated:
         return _tuple_new(CartState, (state.cart_id, "open", event.customer, state.lines, version))
     if kind is CartCheckedOut:
-        return _tuple_new(CartState, (state.cart_id, "checked_out", state.customer, state.lines, version))
+        return _tuple_new(CartState, (state.cart_id, "checked_out", state.customer, state.lines,
+                                      version))
     raise TypeError(f"not a cart event: {event!r}")
 
 
