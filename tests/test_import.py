@@ -328,6 +328,18 @@ def test_a_repeated_event_id_is_skipped_whether_the_id_index_is_kept_or_built_at
         assert len(store.stored_event_ids([line["metadata"]["event_id"] for line in lines])) == 16
 
 
+def test_an_export_of_what_the_service_wrote_has_its_event_ids_in_order(service, tmp_path):
+    for cart in ("cart-1", "cart-2", "cart-3"):
+        service.create_cart(cart)
+        service.add_item(cart, "COF-ESP-1KG", 2)
+    service.check_out("cart-1")
+    exported = tmp_path / "events.jsonl"
+    with exported.open("wb") as out:
+        importer.export_events(service.store, out)
+    with exported.open("rb") as file:
+        assert importer._event_ids_ascending(file)  # an import into an empty log keeps the index
+
+
 def test_the_order_of_event_ids_is_read_from_the_head_of_a_file_only(tmp_path):
     ordered = [event("cart-a", 1, "CartCreated", {"customer": None}, event_id=f"id-{n:03d}")
                for n in range(20)]
