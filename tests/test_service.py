@@ -204,17 +204,17 @@ def test_ids_and_clock_injected_make_a_history_reproducible(tmp_path):
 
 def test_new_uuid_gives_distinct_time_ordered_version_7_uuids_and_a_forked_child_none_of_its_parents():
     before = time.time_ns() // 1_000_000
-    ids = [new_uuid() for _ in range(1000)]
+    made = [new_uuid() for _ in range(1000)]
     after = time.time_ns() // 1_000_000
-    assert len(set(ids)) == 1000
+    assert len(set(made)) == 1000
     assert all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 7
-               and uuid.UUID(i).variant == uuid.RFC_4122 for i in ids)
+               and uuid.UUID(i).variant == uuid.RFC_4122 for i in made)
     # The first 48 bits are the Unix time in milliseconds when each was made.
-    stamps = [uuid.UUID(i).int >> 80 for i in ids]
+    stamps = [uuid.UUID(i).int >> 80 for i in made]
     assert before <= stamps[0] and stamps == sorted(stamps) and stamps[-1] <= after
-    first_of_each_millisecond = [i for n, i in enumerate(ids) if n == 0 or stamps[n] != stamps[n - 1]]
+    first_of_each_millisecond = [i for n, i in enumerate(made) if n == 0 or stamps[n] != stamps[n - 1]]
     assert first_of_each_millisecond == sorted(first_of_each_millisecond)  # text order is time order
-    assert len({i[-8:] for i in ids}) == 1000  # new_cart_id takes the random end
+    assert len({i[-8:] for i in made}) == 1000  # new_cart_id takes the random end
     read, write = os.pipe()
     child = os.fork()  # the made-ahead ids must not be handed out twice
     if child == 0:
