@@ -105,8 +105,9 @@ def import_file(store: EventStore, service: CartService, path: str | Path,
     up: no stored streams, no stored ids; the store builds some indexes at
     the end, and a thread inserts each checked batch while the next one is
     checked. A file that fails on that path may hold a duplicate event_id
-    (to be skipped, not refused: the unique index finds it when it is
-    built), so it is imported again on the careful path, which decides.
+    (to be skipped, not refused: the unique index finds it on insert, or
+    when it is built), so it is imported again on the careful path, which
+    decides.
     Only files with such duplicates or errors pay twice.
     """
     path = Path(path)

@@ -221,17 +221,16 @@ class EventStore:
         caller expects the rows' event ids in ascending order (cartui's own
         time-ordered ids, exported): then each goes in at the index's end, and
         keeping it costs less than building it (a wrong guess costs speed, not
-        correctness). The two led by
-        stream_id take each row at its stream's place:
-        for a load of up to 2,000,000 `rows_expected` they are kept, since
-        their pages stay in a larger cache and an import inserts on a thread
-        beside its checks, which has time for them; for a larger or unknown
-        load they are built at the end too. recorded_at never decreases in
-        position order, so its index only grows at its end and is kept.
-        Yields True; until the end nothing may be looked up by event_id (nor
-        by stream, for a large load), and a duplicate event_id fails the
-        insert or the commit with ConcurrencyError. Into a log with events it is a plain
-        transaction and yields False. All or nothing either way.
+        correctness). The two led by stream_id take each row at its stream's
+        place: for a load of up to 2,000,000 `rows_expected` they are kept,
+        since their pages stay in a larger cache and an import inserts on a
+        thread beside its checks, which has time for them; for a larger or
+        unknown load they are built at the end too. recorded_at never
+        decreases in position order, so its index only grows at its end and is
+        kept. Yields True; until the end nothing may be looked up by event_id
+        (nor by stream, for a large load), and a duplicate event_id fails the
+        insert or the commit with ConcurrencyError. Into a log with events it
+        is a plain transaction and yields False. All or nothing either way.
 
         While it loads an empty log, the file leaves WAL for a rollback
         journal if no other connection has it open: the rows go straight into
@@ -266,17 +265,18 @@ class EventStore:
             try:
                 keep_stream_indexes = (rows_expected is not None
                                        and rows_expected <= _BULK_LOAD_STREAM_INDEX_ROWS)
-                # The table and events_recorded_at only grow at their ends: a small
-                # cache holds the pages they write to; the stream indexes want more.
+                kept = {"events_recorded_at"}
+                if keep_stream_indexes:
+                    kept |= {STREAM_VERSION_INDEX, "events_stream_position"}
+                if event_ids_ascending:
+                    kept.add("events_event_id")
+                # Indexes that only grow at their ends need a small cache for the
+                # pages they write to; the stream indexes want more.
                 cache_kb = _BULK_LOAD_CACHE_KB if keep_stream_indexes else _BULK_LOAD_APPEND_ONLY_CACHE_KB
                 conn.execute(f"PRAGMA cache_size = {-cache_kb}")
-                indexes = conn.execute(
+                indexes = [(name, sql) for name, sql in conn.execute(
                     "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' "
-                    "AND sql IS NOT NULL AND name != 'events_recorded_at'").fetchall()
-                if keep_stream_indexes:
-                    indexes = [(name, sql) for name, sql in indexes if name == "events_event_id"]
-                if event_ids_ascending:
-                    indexes = [(name, sql) for name, sql in indexes if name != "events_event_id"]
+                    "AND sql IS NOT NULL") if name not in kept]
                 for name, _ in indexes:
                     conn.execute(f'DROP INDEX "{name}"')
                 yield True
