@@ -42,6 +42,7 @@ OK, REFUSED, INVALID, CONFLICT = 0, 1, 2, 3  # exit statuses (DESIGN.md)
 BUG = 70  # an unexpected error: a bug in cartui, reported in one line
 INTERRUPTED = 130
 FOLLOW_POLL_SECONDS = 0.2
+_SQLITE_MAX_INTEGER = 2**63 - 1  # a larger --limit cannot reach SQLite
 
 
 class CliError(Exception):
@@ -297,7 +298,8 @@ def carts(app: App, as_json: bool) -> None:
 @click.option("--cart", "cart_id", type=CART_ID, metavar="ID", help="Only this cart's events.")
 @click.option("--from", "from_position", type=click.IntRange(min=1), default=1, metavar="POSITION",
               help="The first position (inclusive; at most the head + 1).")
-@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N events.")
+@click.option("--limit", type=click.IntRange(min=1, max=_SQLITE_MAX_INTEGER), metavar="N",
+              help="At most N events.")
 @click.option("--follow", is_flag=True, help="Keep printing new events until interrupted.")
 def events(app: App, cart_id: str | None, from_position: int, limit: int | None,
            follow: bool) -> None:

@@ -259,8 +259,12 @@ def test_demo_writes_the_history_once(run_cli, tmp_db):
     (["show", "cart-open", "--at", "1", "--at-time", "2026-01-01T00:00:00Z"], 2, "not both"),
     (["show", "cart-open", "--at-time", "2026-01-01T00:00:00"], 2, "has no timezone"),
     (["show", "cart-open", "--at-time", "yesterday"], 2, "--at-time"),
+    # Valid ISO-8601, but a year 0 or 10000 in UTC.
+    (["show", "cart-open", "--at-time", "0001-01-01T00:00:00+05:00"], 2, "out of range in UTC"),
+    (["projections", "--at-time", "9999-12-31T23:59:59-05:00"], 2, "out of range in UTC"),
     (["events", "--from", "8"], 2, "position 8 is past the head (6)"),
     (["events", "--from", "0"], 2, "--from"),
+    (["events", "--limit", str(10**23)], 2, "--limit"),
     (["import", "no-such-file.jsonl"], 2, "does not exist"),
     (["export", "no-such-directory/events.jsonl"], 2, "cannot write no-such-directory/events.jsonl"),
 ])

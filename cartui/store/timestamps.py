@@ -28,7 +28,10 @@ def parse_timestamp(text: str) -> datetime:
     moment = datetime.fromisoformat(text.strip().replace("z", "Z"))
     if moment.tzinfo is None:
         raise ValueError(f"timestamp {text!r} has no timezone (add Z for UTC)")
-    return moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00+05:00 is a year 0 in UTC
+        raise ValueError(f"timestamp {text!r} is out of range in UTC") from None
 
 
 def normalize_timestamp(text: str) -> str:
