@@ -333,6 +333,7 @@ def test_projections_of_an_older_format_are_built_again():
 
 JSON_VALUES = st.one_of(
     st.none(), st.booleans(), st.integers(-2, 2), st.sampled_from([98, 99, 100, 2 ** 64, 10 ** 30]),
+    st.sampled_from([10 ** 6, 10 ** 6 + 1, 10 ** 8, 10 ** 8 + 1, 10 ** 12, 10 ** 12 + 1, 2 ** 63]),  # bounds
     st.floats(allow_nan=False, allow_infinity=False), st.sampled_from([1.0, 2.0, 0.5]),
     st.text(max_size=3), st.sampled_from(["", "x" * 64, "x" * 65, "n" * 200, "n" * 201, "SKU-1"]),
     st.lists(st.integers(), max_size=2),

@@ -19,10 +19,10 @@ from . import errors
 from .catalog import Product
 from .commands import AddItem, ChangeQuantity, CheckOut, Command, CreateCart, RemoveItem
 from .events import (
-    MAX_CUSTOMER_LENGTH, CartCheckedOut, CartCreated, ItemAdded, ItemQuantityChanged, ItemRemoved,
+    MAX_CART_ITEMS, MAX_CART_TOTAL_CENTS, MAX_CUSTOMER_LENGTH, MAX_LINE_QUANTITY,
+    CartCheckedOut, CartCreated, ItemAdded, ItemQuantityChanged, ItemRemoved,
 )
 
-MAX_LINE_QUANTITY = 99
 Status = Literal["new", "open", "checked_out"]
 
 
@@ -127,7 +127,9 @@ def decide(command: Command, state: CartState, catalog: Mapping[str, Product]) -
     if kind is CheckOut:
         _require_open(state.cart_id, state.status)
         _require_lines(state.cart_id, bool(state.lines))
-        return [_checked_out(state.total_cents, state.item_count)]
+        total, count = state.total_cents, state.item_count
+        _require_recordable(state.cart_id, total, count)
+        return [_checked_out(total, count)]
     if kind is CreateCart:
         validate_cart_id(command.cart_id)
         customer = command.customer
@@ -320,6 +322,14 @@ def _require_open(cart_id: str, status: Status) -> None:
 def _require_room(sku: str, current: int, adding: int) -> None:
     if current + adding > MAX_LINE_QUANTITY:
         raise errors.LineLimitExceeded(sku, current, adding)
+
+
+def _require_recordable(cart_id: str, total: int, count: int) -> None:
+    """A checkout's figures are within the bounds of CartCheckedOut (events.py): a
+    cart of some hundred lines at absurd prices (an imported history) is refused
+    in one line instead of failing."""
+    if total > MAX_CART_TOTAL_CENTS or count > MAX_CART_ITEMS:
+        raise errors.CartTooLarge(cart_id, total, count, MAX_CART_TOTAL_CENTS, MAX_CART_ITEMS)
 
 
 def _require_line(cart_id: str, sku: str, in_cart: bool) -> None:

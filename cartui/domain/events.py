@@ -10,10 +10,28 @@ from typing import Annotated, Literal, Union
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-Sku = Annotated[str, Field(min_length=1, max_length=64)]
-Quantity = Annotated[int, Field(ge=1, le=99)]
-Cents = Annotated[int, Field(ge=0)]
+# -- bounds ---------------------------------------------------------------------------------
+#
+# Money is summed downstream: a cart's total, and the projections' revenue over
+# every cart, land in SQLite INTEGER columns, whose 64-bit range (about
+# 9.2 * 10**18) one unbounded amount in an imported file could pass. So every
+# amount an event records is bounded, far beyond any real shop:
+#
+# - a unit price is at most 1,000,000.00, five thousand times the catalog's
+#   dearest product, and a line holds at most 99 (a cart rule);
+# - a checkout records at most 10,000,000,000.00 (10**12 cents) and a million
+#   items: a cart of 101 lines of 99 at the largest price would pass it (the
+#   catalog has fewer products than that), and a million checkouts at it still
+#   fit in SQLite's integers.
+MAX_LINE_QUANTITY = 99
+MAX_UNIT_PRICE_CENTS = 100_000_000
+MAX_CART_TOTAL_CENTS = 10**12
+MAX_CART_ITEMS = 1_000_000
 MAX_CUSTOMER_LENGTH = 200
+
+Sku = Annotated[str, Field(min_length=1, max_length=64)]
+Quantity = Annotated[int, Field(ge=1, le=MAX_LINE_QUANTITY)]
+UnitPriceCents = Annotated[int, Field(ge=0, le=MAX_UNIT_PRICE_CENTS)]
 
 
 class _Event(BaseModel):
@@ -45,7 +63,7 @@ class ItemAdded(_Event):
     type: Literal["ItemAdded"] = "ItemAdded"
     sku: Sku
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    unit_price_cents: Cents
+    unit_price_cents: UnitPriceCents
     quantity: Quantity
 
 
@@ -62,8 +80,8 @@ class ItemRemoved(_Event):
 
 class CartCheckedOut(_Event):
     type: Literal["CartCheckedOut"] = "CartCheckedOut"
-    total_cents: Cents
-    item_count: Annotated[int, Field(ge=1)]
+    total_cents: Annotated[int, Field(ge=0, le=MAX_CART_TOTAL_CENTS)]
+    item_count: Annotated[int, Field(ge=1, le=MAX_CART_ITEMS)]
 
 
 Event = Annotated[
@@ -86,7 +104,10 @@ class ItemAddedV1(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
     sku: Sku
     quantity: Quantity
-    price: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    # In currency units: at most MAX_UNIT_PRICE_CENTS / 100, so its upcast is
+    # within the unit price bound (round(p * 100) grows with p, and 10**6 * 100
+    # is exact in floating point).
+    price: Annotated[float, Field(ge=0, le=MAX_UNIT_PRICE_CENTS / 100, allow_inf_nan=False)]
 
     def upcast(self, product_names: "dict[str, str] | None" = None) -> ItemAdded:
         """Read as the current schema: cents from the float price, the name from the catalog."""

@@ -12,8 +12,8 @@ accepts (tests/test_projections.py holds it to that on random data).
 import orjson
 
 from ..domain.events import (
-    CURRENT_SCHEMA_VERSION, CartCheckedOut, CartCreated, ItemAdded, ItemQuantityChanged,
-    ItemRemoved,
+    CURRENT_SCHEMA_VERSION, MAX_CART_ITEMS, MAX_CART_TOTAL_CENTS, MAX_UNIT_PRICE_CENTS,
+    CartCheckedOut, CartCreated, ItemAdded, ItemQuantityChanged, ItemRemoved,
 )
 from ..store import UndecodableEvent, decode_event
 
@@ -39,7 +39,7 @@ def _item_added(d: dict):
         name, price = d.get("name"), d.get("unit_price_cents")
         if type(sku) is str and 0 < len(sku) <= 64 and type(quantity) is int \
                 and 0 < quantity <= 99 and type(name) is str and 0 < len(name) <= 200 \
-                and type(price) is int and price >= 0:
+                and type(price) is int and 0 <= price <= MAX_UNIT_PRICE_CENTS:
             return (sku, quantity, price)
     return None
 
@@ -64,7 +64,8 @@ def _item_removed(d: dict):
 def _cart_checked_out(d: dict):
     if len(d) == 2:
         total, count = d.get("total_cents"), d.get("item_count")
-        if type(total) is int and total >= 0 and type(count) is int and count >= 1:
+        if type(total) is int and 0 <= total <= MAX_CART_TOTAL_CENTS and type(count) is int \
+                and 1 <= count <= MAX_CART_ITEMS:
             return (total,)
     return None
 
