@@ -35,7 +35,8 @@ from .domain.errors import DomainError, InvalidInput, RuleViolation
 from .money import money
 from .service import CartService
 from .store import (
-    ConcurrencyError, EventStore, StoreError, UndecodableEvent, is_lock_wait, is_unreadable_database,
+    ConcurrencyError, EventStore, NotUtf8Text, StoreError, UndecodableEvent, is_lock_wait,
+    is_unreadable_database, parse_timestamp,
 )
 
 OK, REFUSED, INVALID, CONFLICT = 0, 1, 2, 3  # exit statuses (DESIGN.md)
@@ -391,7 +392,10 @@ def import_(app: App, file: Path) -> None:
 def verify(app: App) -> None:
     """List the stored events that cannot be decoded, by position.
 
-    Exit status 0 when every event decodes; 1, after the list, when some do not.
+    An event's data must decode for its type and schema version, its
+    recorded_at must be a time, and its text UTF-8 (rows another program
+    wrote may break any of these). Exit status 0 when every event decodes; 1,
+    after the list, when some do not.
     """
     store = app.store
     service = app.service
@@ -400,10 +404,19 @@ def verify(app: App) -> None:
         count += 1
         try:
             service.decode(row)
+            parse_timestamp(row.recorded_at)
         except UndecodableEvent as exc:
-            bad += 1
-            click.echo(f"position {row.position} ({_text(row.stream_id)} version {row.version}, "
-                       f"{_text(row.type)} v{row.schema_version}): {_text(exc.reason)}")
+            reason = exc.reason
+        except ValueError as exc:  # a row another program wrote
+            reason = f"recorded_at: {exc}"
+        else:
+            not_utf8 = [name for name, value in zip(row._fields, row) if type(value) is NotUtf8Text]
+            if not not_utf8:
+                continue
+            reason = f"{not_utf8[0]} is not UTF-8 text"
+        bad += 1
+        click.echo(f"position {row.position} ({_text(row.stream_id)} version {row.version}, "
+                   f"{_text(row.type)} v{row.schema_version}): {_text(reason)}")
     if bad:
         raise CliError(f"{bad:,} of {count:,} events cannot be decoded", REFUSED)
     click.echo(f"all {count:,} events decode" if count else "the log is empty")

@@ -253,9 +253,9 @@ class History:
         while (found := self.reader.readmodels.last_event_at_or_before(last)) is not None \
                 and found[0] in dropped:
             last = found[0] - 1
-        if found is None:
+        moment = cutoff(found[1]) if found is not None else None
+        if moment is None:
             return 0
-        moment = cutoff(found[1])
         replayed = {r.stream_id for r in replays}
         fold = self.reader.fold_to(position)
         active = self.reader.open_carts_active_since(fold, position, moment) - replayed

@@ -15,7 +15,7 @@ from ..domain.events import (
     CURRENT_SCHEMA_VERSION, MAX_CART_ITEMS, MAX_CART_TOTAL_CENTS, MAX_UNIT_PRICE_CENTS,
     CartCheckedOut, CartCreated, ItemAdded, ItemQuantityChanged, ItemRemoved,
 )
-from ..store import UndecodableEvent, decode_event
+from ..store import NotUtf8Text, UndecodableEvent, decode_event
 
 # The facts, by event type (all tuples):
 #   CartCreated (customer,)   ItemAdded (sku, quantity, unit_price_cents)
@@ -94,7 +94,8 @@ def read_fact(type_: str, schema_version: int, data: str | bytes, position: int 
         if fact is not None:
             return fact
         try:
-            d = _loads(data)
+            # Text that is not UTF-8 (rows.py) is for the codec to refuse.
+            d = _loads(data) if type(data) is not NotUtf8Text else None
         except _JSONDecodeError:
             d = None
         if type(d) is dict:

@@ -12,7 +12,7 @@ cart that began before C asks for what it needs as of C: the cart's status
 own stream) only when the cart checks out.
 """
 
-from ..store import UndecodableEvent
+from ..store import UndecodableEvent, starts_like_timestamp
 from ..store.readmodels import ReadModelStore
 from .facts import read_fact
 from .summaries import CartSummariesProjection
@@ -294,9 +294,10 @@ class Fold:
                 began_here.add(stream_id)
             if recorded_at.startswith(hour or "\0"):
                 hour_events += 1
-            else:
+                counts[hour] = counts.get(hour, 0) + 1
+            elif starts_like_timestamp(recorded_at):  # not text another program wrote there
                 hour, hour_events = recorded_at[:13], 1
-            counts[hour] = counts.get(hour, 0) + 1
+                counts[hour] = counts.get(hour, 0) + 1
             if summaries is not None:  # every row counts, an undecodable one too
                 cart = summary_carts.get(stream_id) or meet(stream_id, position, version)
                 cart.version += 1

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Iterable
 
 from ..domain import CartCheckedOut, CartCreated, ItemAdded, ItemQuantityChanged, ItemRemoved
-from ..store import RecordedEvent, UndecodableEvent, parse_timestamp
+from ..store import RecordedEvent, UndecodableEvent, parse_timestamp, starts_like_timestamp
 
 ABANDONED_AFTER = timedelta(minutes=60)
 
@@ -57,6 +57,14 @@ class Projections:
         }
 
 
+def _is_time(text: str) -> bool:
+    try:
+        parse_timestamp(text)
+    except ValueError:
+        return False
+    return starts_like_timestamp(text)
+
+
 def hour_of(recorded_at: str) -> str:
     """The activity bucket of a stored timestamp ("2026-01-05T10:42:..." -> "2026-01-05T10:00:00Z")."""
     return recorded_at[:13] + ":00:00Z"
@@ -77,10 +85,13 @@ def fold_projections(rows: Iterable[RecordedEvent], decode, as_of_position: int)
     undecodable = []
     last_time = None
     for row in rows:
-        last_time = row.recorded_at
-        hour = hour_of(row.recorded_at)
-        activity[hour] = activity.get(hour, 0) + 1
-        last_seen[row.stream_id] = row.recorded_at
+        # A recorded_at that is no time (a row another program wrote) counts in no
+        # hour and dates nothing.
+        if _is_time(row.recorded_at):
+            last_time = row.recorded_at
+            hour = hour_of(row.recorded_at)
+            activity[hour] = activity.get(hour, 0) + 1
+            last_seen[row.stream_id] = row.recorded_at
         try:
             event = decode(row)
         except UndecodableEvent:
@@ -108,7 +119,8 @@ def fold_projections(rows: Iterable[RecordedEvent], decode, as_of_position: int)
     abandoned = 0
     if last_time is not None:
         cutoff = parse_timestamp(last_time) - ABANDONED_AFTER
-        abandoned = sum(1 for c in open_carts if parse_timestamp(last_seen[c]) < cutoff)
+        abandoned = sum(1 for c in open_carts
+                        if c in last_seen and parse_timestamp(last_seen[c]) < cutoff)
     return Projections(
         as_of_position=as_of_position,
         carts_open=len(open_carts),

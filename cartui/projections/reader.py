@@ -16,7 +16,7 @@ Two figures are not in checkpoints, by design:
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 
-from ..store import EventStore, format_timestamp, parse_timestamp
+from ..store import EventStore, format_timestamp, parse_timestamp, starts_like_timestamp
 from ..store.readmodels import ReadModelStore
 from .folds import FIGURE_NAMES, OPEN, Fold
 from .model import ABANDONED_AFTER, ProductFigures, Projections
@@ -82,10 +82,10 @@ class ProjectionReader:
 
     def _answer(self, fold: Fold, position: int) -> Projections:
         latest = self.latest_moment(fold, position)
+        moment = cutoff(latest) if latest is not None else None
         abandoned = 0
-        if latest is not None:
-            abandoned = fold.carts.open - len(self.open_carts_active_since(
-                fold, position, cutoff(latest)))
+        if moment is not None:
+            abandoned = fold.carts.open - len(self.open_carts_active_since(fold, position, moment))
         products = fold.products.products
         return Projections(
             as_of_position=position,
@@ -101,8 +101,9 @@ class ProjectionReader:
         )
 
     def latest_moment(self, fold: Fold, position: int) -> str | None:
-        """recorded_at of the last event at or before `position`."""
-        if fold.last_recorded_at is not None and fold.position == position:
+        """recorded_at of the last event at or before `position` (that has a time)."""
+        if fold.last_recorded_at is not None and fold.position == position \
+                and starts_like_timestamp(fold.last_recorded_at):
             return fold.last_recorded_at
         last = self.readmodels.last_event_at_or_before(position)
         return last[1] if last else None
@@ -130,7 +131,11 @@ class ProjectionReader:
         return tuple(earlier) + tuple((hour + ":00:00Z", n) for hour, n in sorted(counts.items()))
 
 
-def cutoff(latest: str) -> str:
+def cutoff(latest: str) -> str | None:
     """The stored-timestamp text 60 minutes before `latest`: a cart quiet since
-    before it is abandoned."""
-    return format_timestamp(parse_timestamp(latest) - ABANDONED_AFTER)
+    before it is abandoned. None when `latest` is no time: a row another program
+    wrote ("2026-13-45T..."), from which no cart counts as abandoned."""
+    try:
+        return format_timestamp(parse_timestamp(latest) - ABANDONED_AFTER)
+    except (ValueError, OverflowError):
+        return None

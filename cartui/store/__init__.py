@@ -1,14 +1,17 @@
 """The SQLite event store. The only layer that speaks SQL."""
 
 from .codec import UndecodableEvent, decode_event
+from .rows import NotUtf8Text
 from .event_store import (
     ANY, NO_STREAM, ConcurrencyError, EventStore, NewEvent, RecordedEvent, StoreBusy, StoreError,
     StreamInfo, is_lock_wait, is_unreadable_database,
 )
-from .timestamps import format_timestamp, normalize_timestamp, parse_timestamp, utc_now
+from .timestamps import (
+    format_timestamp, normalize_timestamp, parse_timestamp, starts_like_timestamp, utc_now,
+)
 
 __all__ = [
-    "UndecodableEvent", "decode_event", "ANY", "NO_STREAM", "ConcurrencyError", "EventStore",
+    "UndecodableEvent", "decode_event", "NotUtf8Text", "ANY", "NO_STREAM", "ConcurrencyError", "EventStore",
     "NewEvent", "RecordedEvent", "StoreBusy", "StoreError", "StreamInfo", "format_timestamp",
-    "normalize_timestamp", "parse_timestamp", "utc_now", "is_lock_wait", "is_unreadable_database",
+    "normalize_timestamp", "parse_timestamp", "starts_like_timestamp", "utc_now", "is_lock_wait", "is_unreadable_database",
 ]

@@ -11,6 +11,7 @@ from typing import Mapping
 from pydantic import ValidationError
 
 from ..domain.events import CURRENT_SCHEMA_VERSION, EVENT_TYPES, ItemAddedV1
+from .rows import NotUtf8Text
 
 
 class UndecodableEvent(Exception):
@@ -23,6 +24,8 @@ class UndecodableEvent(Exception):
 def decode_event(type_: str, schema_version: int, data: str | bytes,
                  product_names: Mapping[str, str] | None = None, position: int = 0):
     """The domain event of a stored row, read as the current schema."""
+    if type(data) is NotUtf8Text:  # rows.py: a row another program wrote
+        raise UndecodableEvent(position, f"{type_} data is not UTF-8 text")
     try:
         if type_ == "ItemAdded" and schema_version == 1:
             # Its price is bounded so that the upcast is within the unit price bound.

@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple, Sequence
 
 import orjson
 
+from .rows import TIMESTAMP_LIKE, all_rows_of, rows_of, text_of
 from .schema import EVENT_ID_EXPR, LEGACY_SCHEMA_SQL, SCHEMA_SQL, STREAM_VERSION_INDEX
 from .timestamps import format_timestamp, normalize_timestamp, utc_now, utc_now_text
 
@@ -27,6 +28,9 @@ BUSY_TIMEOUT_SECONDS = 5.0
 SNAPSHOT_STATE_SCHEMA = 1
 _COLUMNS = "position, stream_id, version, type, schema_version, data, metadata, recorded_at"
 _EXPECTED_COLUMNS = {c.strip() for c in _COLUMNS.split(",")}
+# The columns as read: text whatever another program stored in a row (see rows.py).
+_READ_COLUMNS = (f"position, {text_of('stream_id')}, version, {text_of('type')}, schema_version, "
+                 f"{text_of('data')}, {text_of('metadata')}, {text_of('recorded_at')}")
 # bulk_transaction: the loads that keep the stream indexes (at most this many rows:
 # past it, their pages outgrow the cache, and inserting into them costs more than
 # building them), the page cache while rows are loaded with and without those
@@ -88,13 +92,25 @@ class RecordedEvent(NamedTuple):
         return orjson.loads(self.metadata)
 
     def export_line(self) -> bytes:
-        """One JSON Lines record, without re-encoding the stored JSON text."""
+        """One JSON Lines record, without re-encoding the stored JSON text. A data
+        or metadata text that is not JSON (a row another program wrote) goes in
+        as a JSON string: the line stays JSON, and an import refuses it by number."""
         head = orjson.dumps({"position": self.position, "stream_id": self.stream_id,
                              "version": self.version, "type": self.type,
                              "schema_version": self.schema_version})
-        return b"".join((head[:-1], b',"data":', self.data.encode(), b',"metadata":',
-                         self.metadata.encode(), b',"recorded_at":',
+        return b"".join((head[:-1], b',"data":', _json_text(self.data), b',"metadata":',
+                         _json_text(self.metadata), b',"recorded_at":',
                          orjson.dumps(self.recorded_at), b"}"))
+
+
+def _json_text(text: str) -> bytes:
+    """Stored JSON text as it is, or as a JSON string when it is not JSON."""
+    encoded = text.encode()
+    try:
+        orjson.loads(encoded)
+    except orjson.JSONDecodeError:
+        return orjson.dumps(text)
+    return encoded
 
 
 class NewEvent(NamedTuple):
@@ -453,42 +469,42 @@ class EventStore:
         ).fetchone()[0]
 
     def _head(self) -> tuple[int, str | None]:
-        row = self.conn.execute(
-            "SELECT position, recorded_at FROM events ORDER BY position DESC LIMIT 1").fetchone()
-        return (row[0], row[1]) if row else (0, None)
+        return self.head_position(), self.head_recorded_at()
 
     def head_position(self) -> int:
-        return self._head()[0]
+        return self.conn.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()[0]
 
     def head_recorded_at(self) -> str | None:
-        return self._head()[1]
+        """The time an append must not go below: the latest recorded (see _HEAD_TIME_SQL)."""
+        rows = all_rows_of(self.conn, _HEAD_TIME_SQL)
+        return rows[0][0] if rows else None
 
     def data_version(self) -> int:
         """Changes whenever another connection commits: a microsecond "anything new?" check."""
         return self.conn.execute("PRAGMA data_version").fetchone()[0]
 
     def get(self, position: int) -> RecordedEvent | None:
-        row = self.conn.execute(f"SELECT {_COLUMNS} FROM events WHERE position = ?",
-                                (position,)).fetchone()
-        return RecordedEvent(*row) if row else None
+        rows = all_rows_of(self.conn, f"SELECT {_READ_COLUMNS} FROM events WHERE position = ?",
+                           (position,))
+        return RecordedEvent(*rows[0]) if rows else None
 
     def read_stream(self, stream_id: str, *, after_version: int = 0,
                     up_to_position: int | None = None) -> Iterator[RecordedEvent]:
         """One stream's events in order, optionally only those at or before a position."""
         if up_to_position is None:
-            sql = (f"SELECT {_COLUMNS} FROM events WHERE stream_id = ? AND version > ? "
+            sql = (f"SELECT {_READ_COLUMNS} FROM events WHERE stream_id = ? AND version > ? "
                    "ORDER BY version")
             args: tuple = (stream_id, after_version)
         else:
             # Bounded below by the position of `after_version` too: the index range
             # is then only the events after it (a snapshot's tail), not the whole
             # stream up to the position (10,000 rows for a 10,000-event cart).
-            sql = (f"SELECT {_COLUMNS} FROM events INDEXED BY events_stream_position "
+            sql = (f"SELECT {_READ_COLUMNS} FROM events INDEXED BY events_stream_position "
                    "WHERE stream_id = ? AND position <= ? AND version > ? AND position > "
                    "COALESCE((SELECT position FROM events WHERE stream_id = ? AND version = ?), 0) "
                    "ORDER BY position")
             args = (stream_id, up_to_position, after_version, stream_id, after_version)
-        for row in self.conn.execute(sql, args):
+        for row in rows_of(self.conn, sql, args):
             yield RecordedEvent(*row)
 
     def read_all(self, from_position: int = 1, *, limit: int | None = None,
@@ -502,18 +518,18 @@ class EventStore:
         if up_to_position is not None:
             where.append("position <= ?")
             args.append(up_to_position)
-        sql = f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY position"
+        sql = f"SELECT {_READ_COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY position"
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
-        for row in self.conn.execute(sql, args):
+        for row in rows_of(self.conn, sql, args):
             yield RecordedEvent(*row)
 
     def read_range(self, first: int, last: int) -> list[RecordedEvent]:
         """Events with first <= position <= last: a page of the global log."""
-        return [RecordedEvent(*r) for r in self.conn.execute(
-            f"SELECT {_COLUMNS} FROM events WHERE position BETWEEN ? AND ? ORDER BY position",
-            (first, last))]
+        return [RecordedEvent(*r) for r in all_rows_of(
+            self.conn, f"SELECT {_READ_COLUMNS} FROM events WHERE position BETWEEN ? AND ? "
+            "ORDER BY position", (first, last))]
 
     def position_at_time(self, moment: str) -> int:
         """The largest position recorded at or before `moment` (fixed-width UTC text); 0 if none."""
@@ -522,15 +538,15 @@ class EventStore:
         return row[0] or 0
 
     def recorded_at(self, position: int) -> str | None:
-        row = self.conn.execute("SELECT recorded_at FROM events WHERE position = ?",
-                                (position,)).fetchone()
-        return row[0] if row else None
+        rows = all_rows_of(self.conn, f"SELECT {text_of('recorded_at')} FROM events "
+                           "WHERE position = ?", (position,))
+        return rows[0][0] if rows else None
 
     def streams(self) -> list[StreamInfo]:
         """Every stream with its version and where it starts and ends in the log."""
-        return [StreamInfo(*r) for r in self.conn.execute(
-            "SELECT stream_id, MAX(version), MIN(position), MAX(position), MAX(recorded_at) "
-            "FROM events GROUP BY stream_id ORDER BY MIN(position)")]
+        return [StreamInfo(*r) for r in all_rows_of(
+            self.conn, f"SELECT {text_of('stream_id')}, MAX(version), MIN(position), MAX(position), "
+            f"{text_of('MAX(recorded_at)')} FROM events GROUP BY stream_id ORDER BY MIN(position)")]
 
     def stream_exists(self, stream_id: str) -> bool:
         return self.conn.execute("SELECT 1 FROM events WHERE stream_id = ? LIMIT 1",
@@ -552,8 +568,8 @@ class EventStore:
 # more than the largest (rows are never deleted, so no number comes twice). The
 # version is NULL, which NOT NULL refuses, when the expected version is one the
 # stream has not reached. recorded_at is NULL too when the head was recorded
-# later than the given time (recorded_at never decreases, so its MAX is the
-# head's): _INSERT_ONE_AT_HEAD_TIME_SQL then raises the time to the head's and
+# later than the given time (_HEAD_TIME): _INSERT_ONE_AT_HEAD_TIME_SQL then
+# raises the time to the head's and
 # returns it. Usually the time stands and the position is the cursor's
 # lastrowid: RETURNING would cost as much as the rest of the statement's work.
 _NEXT_POSITION_AND_VERSION = """
@@ -561,7 +577,15 @@ _NEXT_POSITION_AND_VERSION = """
     CASE WHEN ? = 0 OR EXISTS (SELECT 1 FROM events WHERE stream_id = ? AND version = ?)
          THEN ? END,
     ?, ?, ?, ?,"""
-_HEAD_TIME = "COALESCE((SELECT MAX(recorded_at) FROM events), '')"
+# The latest recorded_at that is a timestamp: text order is time order for the
+# store's fixed-width UTC text (recorded_at never decreases, so it is the head's),
+# and a row another program wrote may hold any text, which must not become the
+# time of every later append ("garbage" sorts after every date). It walks the
+# recorded_at index down from its top, which holds a timestamp but in such a log.
+_HEAD_TIME_SQL = (
+    "SELECT recorded_at FROM events WHERE recorded_at <= '9999-12-31T23:59:59.999999Z' "
+    f"AND {TIMESTAMP_LIKE} ORDER BY recorded_at DESC LIMIT 1")
+_HEAD_TIME = f"COALESCE(({_HEAD_TIME_SQL}), '')"
 _INSERT_ONE_SQL = f"""
 INSERT INTO events ({_COLUMNS}) VALUES ({_NEXT_POSITION_AND_VERSION}
     CASE WHEN ? >= {_HEAD_TIME} THEN ? END)

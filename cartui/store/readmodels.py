@@ -17,6 +17,7 @@ from typing import Iterable, Mapping, Sequence
 import orjson
 
 from .event_store import EventStore
+from .rows import TIMESTAMP_LIKE, all_rows_of, text_of
 
 # Bump when the derived tables' meaning changes: a read model of another
 # format counts as not built, so the next catch-up rebuilds it.
@@ -72,7 +73,9 @@ CREATE TABLE IF NOT EXISTS {proj_cart_summary} (
 """
 
 # What a fold reads of a row: no metadata (the widest column, never needed).
-FOLD_COLUMNS = "position, stream_id, version, type, schema_version, data, recorded_at"
+# Text whatever another program stored in a row (see rows.py).
+FOLD_COLUMNS = (f"position, {text_of('stream_id')}, version, {text_of('type')}, schema_version, "
+                f"{text_of('data')}, {text_of('recorded_at')}")
 
 
 class ReadModelStore:
@@ -95,20 +98,21 @@ class ReadModelStore:
 
     def fold_rows(self, after: int, up_to: int) -> list[tuple]:
         """Rows with after < position <= up_to, as FOLD_COLUMNS tuples, in order."""
-        return self.conn.execute(
-            f"SELECT {FOLD_COLUMNS} FROM events WHERE position > ? AND position <= ? "
-            "ORDER BY position", (after, up_to)).fetchall()
+        return all_rows_of(
+            self.conn, f"SELECT {FOLD_COLUMNS} FROM events WHERE position > ? AND position <= ? "
+            "ORDER BY position", (after, up_to))
 
     def stream_fold_rows(self, stream_id: str, up_to: int) -> list[tuple]:
         """One cart's rows at or before a position, as FOLD_COLUMNS tuples."""
-        return self.conn.execute(
-            f"SELECT {FOLD_COLUMNS} FROM events INDEXED BY events_stream_position "
-            "WHERE stream_id = ? AND position <= ? ORDER BY position", (stream_id, up_to)).fetchall()
+        return all_rows_of(
+            self.conn, f"SELECT {FOLD_COLUMNS} FROM events INDEXED BY events_stream_position "
+            "WHERE stream_id = ? AND position <= ? ORDER BY position", (stream_id, up_to))
 
     def streams_between(self, first: int, last: int) -> set[str]:
         """The carts with an event at a position from first to last (inclusive)."""
-        return {r[0] for r in self.conn.execute(
-            "SELECT DISTINCT stream_id FROM events WHERE position BETWEEN ? AND ?", (first, last))}
+        return {r[0] for r in all_rows_of(
+            self.conn, f"SELECT DISTINCT {text_of('stream_id')} FROM events "
+            "WHERE position BETWEEN ? AND ?", (first, last))}
 
     def first_position_from(self, moment: str) -> int | None:
         """The first position recorded at or after `moment` (stored timestamp text)."""
@@ -120,10 +124,12 @@ class ReadModelStore:
         return row[0] if row else None
 
     def last_event_at_or_before(self, position: int) -> tuple[int, str] | None:
-        """(position, recorded_at) of the last event at or before a position."""
-        return self.conn.execute(
-            "SELECT position, recorded_at FROM events WHERE position <= ? "
-            "ORDER BY position DESC LIMIT 1", (position,)).fetchone()
+        """(position, recorded_at) of the last event at or before a position whose
+        recorded_at is a time (not text another program wrote there)."""
+        rows = all_rows_of(self.conn, f"SELECT position, recorded_at FROM events "
+                           f"WHERE position <= ? AND {TIMESTAMP_LIKE} "
+                           "ORDER BY position DESC LIMIT 1", (position,))
+        return rows[0] if rows else None
 
     # -- reading the derived tables ----------------------------------------------------------
 

@@ -2,8 +2,14 @@
 so that comparing the text compares the instants (and the index can serve
 "at or before T")."""
 
+import re
 import time
 from datetime import datetime, timezone
+
+# The start of a stored timestamp, up to its hour. A row another program wrote may
+# hold any text as recorded_at; what does not start so is no time at all.
+# (TIMESTAMP_LIKE in rows.py is the same test in SQL.)
+_HOUR_PREFIX = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}")
 
 
 
@@ -32,6 +38,11 @@ def parse_timestamp(text: str) -> datetime:
         return moment.astimezone(timezone.utc)
     except OverflowError:  # 0001-01-01T00:00+05:00 is a year 0 in UTC
         raise ValueError(f"timestamp {text!r} is out of range in UTC") from None
+
+
+def starts_like_timestamp(text: str) -> bool:
+    """Whether stored text begins as a timestamp does ("YYYY-MM-DDTHH")."""
+    return _HOUR_PREFIX.match(text) is not None
 
 
 def normalize_timestamp(text: str) -> str:

@@ -20,7 +20,6 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
@@ -481,8 +480,10 @@ class CartuiApp(App):
         if self.cursor.real_time:
             now = self.store.recorded_at(self.cursor.position) if self.cursor.position else None
             following = self.store.recorded_at(self.cursor.position + 1)
-            if now and following:
+            try:
                 gap = (parse_timestamp(following) - parse_timestamp(now)).total_seconds()
+            except ValueError:  # the start, the end, or a time another program wrote as text
+                gap = None
         self._play_timer = self.set_timer(self.cursor.delay_before_next(gap), self._play_frame)
 
     def _play_frame(self) -> None:

@@ -22,7 +22,10 @@ def hourly_activity(activity: tuple[tuple[str, int], ...]) -> list[int]:
     """Events per hour from the first active hour to the last, quiet hours as 0."""
     if not activity:
         return []
-    first, last = parse_timestamp(activity[0][0]), parse_timestamp(activity[-1][0])
+    try:
+        first, last = parse_timestamp(activity[0][0]), parse_timestamp(activity[-1][0])
+    except ValueError:  # an hour another program wrote ("2026-13-45T10"): no calendar
+        return [n for _, n in activity]
     hours = int((last - first).total_seconds() // 3600) + 1
     if hours > MAX_FILLED_HOURS:
         return [n for _, n in activity]

@@ -1,0 +1,124 @@
+"""Rows another program wrote into the log: text that is not UTF-8, BLOBs, data
+that is not JSON, a recorded_at that is no time. Every reader reports such a
+row by position or shows it as best it can, and goes on; none of them stops."""
+
+import json
+import sqlite3
+
+import orjson
+import pytest
+
+from cartui.resources import load_catalog
+from cartui.service import CartService
+from cartui.store import EventStore, NotUtf8Text
+
+METADATA = '{"event_id":"%s","correlation_id":null,"causation_id":null}'
+
+
+@pytest.fixture
+def shop(tmp_db):
+    """Two carts by cartui (positions 1-4), then whatever a test inserts."""
+    service = CartService(EventStore(tmp_db), load_catalog())
+    service.create_cart("cart-a", customer="Ada")
+    service.add_item("cart-a", "COF-ESP-1KG", 2)
+    service.create_cart("cart-b")
+    service.add_item("cart-b", "TEA-EGR-100", 1)
+    service.store.close()
+    return tmp_db
+
+
+def insert_foreign(db, stream_id_sql: str, data_sql: str, recorded_at_sql: str = "'2030-01-01T00:00:00.000000Z'",
+                   *, event_id: str) -> int:
+    """Insert one CartCreated row as another program might, values as SQL literals."""
+    with sqlite3.connect(db, isolation_level=None) as conn:
+        position = conn.execute("SELECT MAX(position) + 1 FROM events").fetchone()[0]
+        conn.execute(f"INSERT INTO events VALUES (?, {stream_id_sql}, 1, 'CartCreated', 1, "
+                     f"{data_sql}, ?, {recorded_at_sql})", (position, METADATA % event_id))
+    conn.close()
+    return position
+
+
+NOT_UTF8_DATA = "CAST(x'7b22637573746f6d6572223a22636166e9227d' AS TEXT)"  # {"customer":"caf\xe9"}
+
+
+def test_every_row_is_read_past_one_whose_text_is_not_utf8(shop):
+    bad = insert_foreign(shop, "'cart-x'", NOT_UTF8_DATA, event_id="f1")
+    insert_foreign(shop, "'cart-y'", "'{\"customer\":null}'", event_id="f2")
+    with EventStore(shop) as store:
+        rows = list(store.read_all(1))
+        assert [r.position for r in rows] == [1, 2, 3, 4, 5, 6]
+        assert type(rows[bad - 1].data) is NotUtf8Text and "caf\ufffd" in rows[bad - 1].data
+        assert [r.position for r in store.read_range(1, 6)] == [1, 2, 3, 4, 5, 6]
+        assert store.get(bad).data == rows[bad - 1].data
+        assert [type(r.data) for r in store.read_all(bad + 1)] == [str]  # the lenient read ended
+
+
+def test_the_commands_report_text_that_is_not_utf8_and_go_on(run_cli, shop):
+    data = insert_foreign(shop, "'cart-x'", NOT_UTF8_DATA, event_id="f1")
+    stream = insert_foreign(shop, "CAST(x'636172742dff' AS TEXT)", "'{\"customer\":null}'",
+                            event_id="f2")
+    verify = run_cli("verify", "--db", shop)
+    assert verify.status == 1
+    assert verify.stdout.splitlines() == [
+        f"position {data} (cart-x version 1, CartCreated v1): CartCreated data is not UTF-8 text",
+        f"position {stream} (cart-\ufffd version 1, CartCreated v1): stream_id is not UTF-8 text"]
+    for command in (["carts", "--json"], ["projections", "--json"], ["events"], ["show", "cart-a"]):
+        result = run_cli(*command, "--db", shop)
+        assert result.status == 0, (command, result.stderr)
+    projections = run_cli("projections", "--json", "--db", shop)
+    assert f"1 events cannot be decoded and were skipped (positions {data};" in projections.stderr
+    shown = run_cli("show", "cart-x", "--db", shop)  # its one event does not decode
+    assert shown.stderr.splitlines() == [
+        f"warning: skipped position {data}: CartCreated data is not UTF-8 text",
+        "error: cart 'cart-x' does not exist"]
+
+
+def test_blobs_in_text_columns_are_read_as_their_text(run_cli, shop, tmp_path):
+    blob_data = insert_foreign(shop, "'cart-x'", "x'fffe'", event_id="f1")
+    blob_stream = insert_foreign(shop, "x'636172742d7a'", "'{\"customer\":null}'", event_id="f2")
+    exported = tmp_path / "out.jsonl"
+    for command in (["events"], ["export", exported], ["projections"], ["carts", "--json"]):
+        result = run_cli(*command, "--db", shop)
+        assert result.status == 0, (command, result.stderr)
+    lines = [json.loads(line) for line in exported.read_text().splitlines()]
+    assert lines[blob_stream - 1]["stream_id"] == "cart-z"
+    carts = json.loads(run_cli("carts", "--json", "--db", shop).stdout)
+    assert [c["cart_id"] for c in carts] == ["cart-a", "cart-b", "cart-z"]  # cart-x: never created
+    verify = run_cli("verify", "--db", shop)
+    assert verify.stdout.splitlines() == [
+        f"position {blob_data} (cart-x version 1, CartCreated v1): CartCreated data is not UTF-8 text"]
+
+
+def test_data_that_is_not_json_is_exported_as_a_string_which_import_refuses(run_cli, shop, tmp_path):
+    bad = insert_foreign(shop, "'cart-x'", "'{not json'", event_id="f1")
+    exported = tmp_path / "out.jsonl"
+    assert run_cli("export", exported, "--db", shop).status == 0
+    lines = [orjson.loads(line) for line in exported.read_bytes().splitlines()]  # every line is JSON
+    assert lines[bad - 1]["data"] == "{not json"
+    events = run_cli("events", "--from", bad, "--db", shop)
+    assert orjson.loads(events.stdout)["data"] == "{not json"
+    imported = run_cli("import", exported, "--db", tmp_path / "copy.db")
+    assert imported.status == 2
+    assert imported.error_lines == [f"error: line {bad}: data must be a JSON object"]
+
+
+def test_a_recorded_at_that_is_no_time_is_reported_and_not_inherited(run_cli, shop):
+    bad = insert_foreign(shop, "'cart-x'", "'{\"customer\":null}'", "'garbage'", event_id="f1")
+    assert run_cli("add", "cart-x", "COF-ESP-1KG", "--db", shop).status == 0
+    assert run_cli("new", "--cart", "cart-later", "--db", shop).status == 0
+    with EventStore(shop) as store:
+        times = [r.recorded_at for r in store.read_all(bad + 1)]
+        assert store.head_recorded_at() == times[-1]
+    assert len(times) == 2 and all(t.startswith("20") and t.endswith("Z") for t in times)
+    assert times == sorted(times)
+    verify = run_cli("verify", "--db", shop)
+    assert verify.stdout.splitlines() == [
+        f"position {bad} (cart-x version 1, CartCreated v1): recorded_at: "
+        "Invalid isoformat string: 'garbage'"]
+    projections = run_cli("projections", "--json", "--db", shop)
+    assert projections.status == 0, projections.stderr
+    figures = json.loads(projections.stdout)
+    # Every event but that one counted in an hour of its time, and no "garbage:00:00Z".
+    assert sum(row["events"] for row in figures["activity"]) == figures["as_of_position"] - 1
+    assert all(row["hour"].startswith("20") for row in figures["activity"])
+    assert run_cli("show", "cart-x", "--db", shop).status == 0
