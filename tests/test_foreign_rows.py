@@ -76,6 +76,7 @@ def test_the_commands_report_text_that_is_not_utf8_and_go_on(run_cli, shop):
 def test_blobs_in_text_columns_are_read_as_their_text(run_cli, shop, tmp_path):
     blob_data = insert_foreign(shop, "'cart-x'", "x'fffe'", event_id="f1")
     blob_stream = insert_foreign(shop, "x'636172742d7a'", "'{\"customer\":null}'", event_id="f2")
+    insert_foreign(shop, "'cart-w'", "CAST('{\"customer\":null}' AS BLOB)", event_id="f3")  # JSON
     exported = tmp_path / "out.jsonl"
     for command in (["events"], ["export", exported], ["projections"], ["carts", "--json"]):
         result = run_cli(*command, "--db", shop)
@@ -83,7 +84,7 @@ def test_blobs_in_text_columns_are_read_as_their_text(run_cli, shop, tmp_path):
     lines = [json.loads(line) for line in exported.read_text().splitlines()]
     assert lines[blob_stream - 1]["stream_id"] == "cart-z"
     carts = json.loads(run_cli("carts", "--json", "--db", shop).stdout)
-    assert [c["cart_id"] for c in carts] == ["cart-a", "cart-b", "cart-z"]  # cart-x: never created
+    assert [c["cart_id"] for c in carts] == ["cart-a", "cart-b", "cart-z", "cart-w"]  # not cart-x
     verify = run_cli("verify", "--db", shop)
     assert verify.stdout.splitlines() == [
         f"position {blob_data} (cart-x version 1, CartCreated v1): CartCreated data is not UTF-8 text"]
