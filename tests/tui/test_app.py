@@ -733,6 +733,40 @@ async def test_a_filtered_log_takes_in_matching_events_as_they_arrive(demo_app, 
         assert log.matches == [head + 2]
 
 
+# -- rows another program wrote --------------------------------------------------------------
+
+
+async def test_rows_another_program_wrote_are_shown_and_played_over(demo_db, cartui_app):
+    """Text that is not UTF-8, a recorded_at that is no time, a BLOB cart id: the log
+    shows them, playback passes them, their detail opens (tests/test_foreign_rows.py)."""
+    metadata = '{"event_id":"%s","correlation_id":null,"causation_id":null}'
+    with sqlite3.connect(demo_db, isolation_level=None) as other:
+        head = other.execute("SELECT MAX(position) FROM events").fetchone()[0]
+        other.execute("INSERT INTO events VALUES (?, 'cart-x', 1, 'CartCreated', 1, "
+                      "CAST(x'7b22637573746f6d6572223a22636166e9227d' AS TEXT), ?, 'garbage')",
+                      (head + 1, metadata % "f1"))
+        other.execute("INSERT INTO events VALUES (?, x'636172742d7a', 1, 'CartCreated', 1, "
+                      "'{\"customer\":null}', ?, '2026-01-12T08:00:00.000000Z')",
+                      (head + 2, metadata % "f2"))
+    other.close()
+    app = cartui_app(demo_db)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        log = app.main.query_one(EventLog)
+        bottom = log.row_count - 1 - int(log.scroll_y)
+        garbage, blob = log.render_line(bottom - 1).text, log.render_line(bottom).text
+        assert garbage.startswith(f"{head + 1} garbage        cart-x")  # in the time's place
+        assert "cannot decode" in garbage
+        assert "cart-z" in blob and "no customer" in blob
+        app.move_cursor(head - 1)
+        await pilot.press("space")  # plays over the row without a time
+        await until(pilot, lambda: app.cursor.live, what="playback to reach the head")
+        app.move_cursor(head + 1)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "EventDetailScreen"
+
+
 # -- text from data is literal ---------------------------------------------------------------
 
 

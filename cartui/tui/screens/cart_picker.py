@@ -9,6 +9,7 @@ from textual.widgets import DataTable, Input, Static
 
 from ...service import CartSummary
 from ...money import money
+from ..widgets.formatting import day_and_time
 from .dialog import ErrorLine, filtered
 from .picker import PickerDialog, PickerTable
 
@@ -20,11 +21,6 @@ STATUS_WORDS = {"open": "open", "checked_out": "checked out"}
 
 def status_word(status: str) -> str:
     return STATUS_WORDS.get(status, status)
-
-
-def when(recorded_at: str) -> str:
-    """"2026-01-05T10:42:07.123456Z" -> "01-05 10:42:07"."""
-    return f"{recorded_at[5:10]} {recorded_at[11:19]}"
 
 
 def text_widths(screen_width: int, longest_id: int) -> tuple[int, int, bool]:
@@ -111,7 +107,7 @@ class CartPickerScreen(PickerDialog[str]):
         items = (Text(str(cart.item_count), justify="right"),) if self.widths[2] else ()
         return (cart_id, customer, status, *items,
                 Text(money(cart.total_cents), justify="right"),
-                Text(when(cart.last_recorded_at)))
+                Text(day_and_time(cart.last_recorded_at)))
 
     @on(Input.Changed, "#cart-filter")
     def filter_changed(self, event: Input.Changed) -> None:

@@ -7,7 +7,7 @@ that came from data (names, customers) is never parsed as markup.
 import orjson
 
 from ...money import money  # noqa: F401  (the panes format money through here)
-from ...store import RecordedEvent, UndecodableEvent
+from ...store import RecordedEvent, UndecodableEvent, starts_like_timestamp
 
 SHORT_TYPES = {
     "CartCreated": "Created",
@@ -23,18 +23,27 @@ def count(n: int) -> str:
     return f"{n:,}"
 
 
+# Each shows a recorded_at that is no time (a row another program wrote) as it is,
+# cut to the width of what it would have shown.
+
 def clock_time(recorded_at: str) -> str:
     """"2026-01-05T10:42:07.123456Z" -> "10:42:07"."""
+    if not starts_like_timestamp(recorded_at):
+        return recorded_at[:8].ljust(8)
     return recorded_at[11:19]
 
 
 def day_and_time(recorded_at: str) -> str:
     """"2026-01-05T10:42:07.123456Z" -> "01-05 10:42:07"."""
+    if not starts_like_timestamp(recorded_at):
+        return recorded_at[:14].ljust(14)
     return f"{recorded_at[5:10]} {recorded_at[11:19]}"
 
 
 def full_time(recorded_at: str) -> str:
     """"2026-01-05T10:42:07.123456Z" -> "2026-01-05 10:42:07 UTC"."""
+    if not starts_like_timestamp(recorded_at):
+        return recorded_at
     return f"{recorded_at[:10]} {recorded_at[11:19]} UTC"
 
 
