@@ -378,9 +378,17 @@ def import_(app: App, file: Path) -> None:
     """
     from .importer import import_file
 
+    created = not app.db_path.exists()
     app.open_store()
-    with _progress_bar("importing") as progress:
-        result = import_file(app.store, app.service, file, progress=progress)
+    try:
+        with _progress_bar("importing") as progress:
+            result = import_file(app.store, app.service, file, progress=progress)
+    except BaseException:
+        if created:  # a failed import leaves no trace, not even an empty database
+            app.close()
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{app.db_path}{suffix}").unlink(missing_ok=True)
+        raise
     if result.appended:
         click.echo(f"imported {result.appended:,} events (positions {result.first_position:,}"
                    f"..{result.last_position:,}), skipped {result.skipped:,} already stored")

@@ -197,6 +197,22 @@ def test_a_missing_database_is_not_created_by_reading_commands(run_cli, tmp_db):
     assert not tmp_db.exists()
 
 
+def test_a_failed_import_into_a_new_database_leaves_no_file(run_cli, tmp_db, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n")
+    result = run_cli("import", bad, "--db", tmp_db)
+    assert result.status == 2 and result.error_lines[0].startswith("error: line 1: not valid JSON")
+    assert list(tmp_db.parent.glob(tmp_db.name + "*")) == []
+
+
+def test_a_database_under_a_file_is_a_one_line_error(run_cli, tmp_path):
+    (tmp_path / "plain-file").write_text("")
+    result = run_cli("new", "--db", tmp_path / "plain-file" / "cartui.db")
+    assert result.status == 2
+    assert result.error_lines == [f"error: cannot open {tmp_path}/plain-file/cartui.db: "
+                                  f"{tmp_path}/plain-file is not a directory"]
+
+
 def test_the_app_seeds_only_the_builtin_default_database(run_cli, monkeypatch, tmp_path):
     import cartui.tui.app
     from cartui.resources import builtin_default_db_path

@@ -166,6 +166,8 @@ class EventStore:
             raise StoreError(f"cannot open {self.path} as a cartui database: {exc}") from None
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open {self.path} as a cartui database: {exc}") from None
+        except FileExistsError as exc:  # from mkdir: a file where a directory should be
+            raise StoreError(f"cannot open {self.path}: {exc.filename} is not a directory") from None
         except OSError as exc:
             raise StoreError(f"cannot open {self.path}: {exc.strerror or exc}") from None
 
