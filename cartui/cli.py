@@ -20,7 +20,6 @@ import os
 import signal
 import sqlite3
 import sys
-import tempfile
 import time
 from functools import cached_property, wraps
 from pathlib import Path
@@ -340,7 +339,7 @@ def events(app: App, cart_id: str | None, from_position: int, limit: int | None,
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
 def export(app: App, file: Path | None) -> None:
     """Write every event as JSON Lines (to stdout without FILE)."""
-    from .importer import export_events
+    from .importer import ExportRefused, export_events, export_file
 
     store = app.store
     if file is None or str(file) == "-":
@@ -350,18 +349,10 @@ def export(app: App, file: Path | None) -> None:
         except BrokenPipeError:
             _silence_stdout()  # the reader went away (`cartui export | head`): not an error
         return
-    # Written beside the target and renamed: FILE is never left half written.
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{file.name}.", dir=file.parent)
-    except OSError as exc:
-        raise CliError(f"cannot write {file}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(handle, "wb") as out:
-            count = export_events(store, out)
-        os.replace(temporary, file)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        count = export_file(store, file)
+    except ExportRefused as exc:
+        raise CliError(str(exc)) from None
     click.echo(f"exported {count:,} events to {file}", err=True)
 
 

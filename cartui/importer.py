@@ -27,7 +27,9 @@ time run backwards in position order, so a line older than the line before
 it (or than the database's newest event) is recorded at that later time.
 """
 
+import os
 import queue
+import tempfile
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -82,9 +84,11 @@ class ImportResult:
     last_position: int = 0
 
 
-def export_events(store: EventStore, out: BinaryIO) -> int:
-    """Write every event as stored, one JSON line each, in position order; return the count."""
+def export_events(store: EventStore, out: BinaryIO, progress: Progress | None = None) -> int:
+    """Write every event as stored, one JSON line each, in position order; return the count.
+    `progress` hears (events written, the head when the export began)."""
     count = 0
+    head = store.head_position() if progress is not None else 0
     chunk: list[bytes] = []
     for row in store.read_all(1):  # one statement: one consistent snapshot of the log
         chunk.append(row.export_line())
@@ -92,8 +96,34 @@ def export_events(store: EventStore, out: BinaryIO) -> int:
         if len(chunk) == 1000:
             out.write(b"\n".join(chunk) + b"\n")
             chunk.clear()
+            if progress is not None:
+                progress(count, max(head, count))
     if chunk:
         out.write(b"\n".join(chunk) + b"\n")
+    return count
+
+
+class ExportRefused(Exception):
+    """The file to export to cannot be written: nothing was written."""
+
+
+def export_file(store: EventStore, path: str | Path, progress: Progress | None = None) -> int:
+    """`export_events` into a file, written beside it and renamed: the file is never
+    left half written, and the database itself (or its WAL) is never the file."""
+    path = Path(path)
+    if store.is_own_file(path):
+        raise ExportRefused(f"{path} is the database being exported: choose another file")
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise ExportRefused(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(handle, "wb") as out:
+            count = export_events(store, out, progress)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
     return count
 
 

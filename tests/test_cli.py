@@ -295,6 +295,19 @@ def test_every_error_has_its_status_one_error_line_and_appends_nothing(
     assert log_of(shop) == before
 
 
+@pytest.mark.parametrize("target", ["itself", "its WAL", "a link to it"])
+def test_export_never_writes_over_the_database(run_cli, shop, tmp_path, target):
+    path = {"itself": shop, "its WAL": f"{shop}-wal", "a link to it": tmp_path / "link.db"}[target]
+    if target == "a link to it":
+        path.symlink_to(shop)
+    before = log_of(shop)
+    result = run_cli("export", path, "--db", shop)
+    assert result.status == 2
+    assert result.error_lines == [
+        f"error: {path} is the database being exported: choose another file"]
+    assert log_of(shop) == before
+
+
 def test_empty_cart_cannot_be_checked_out(run_cli, tmp_db):
     run_cli("new", "--cart", "cart-empty", "--db", tmp_db)
     before = log_of(tmp_db)

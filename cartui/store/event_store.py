@@ -6,6 +6,7 @@ commit). `synchronous="NORMAL"` trades the last commits on power loss (never
 on a crash of the process) for speed.
 """
 
+import os
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -192,6 +193,18 @@ class EventStore:
 
     def close(self) -> None:
         self.conn.close()
+
+    def is_own_file(self, path: str | Path) -> bool:
+        """Whether `path` is this database's file, or the WAL, shared memory or
+        journal beside it: a file that must never be written over."""
+        if self.path == ":memory:":
+            return False
+        target = Path(path).resolve()
+        for own in (Path(self.path + suffix) for suffix in ("", "-wal", "-shm", "-journal")):
+            if target == own.resolve() or (target.exists() and own.exists()
+                                           and os.path.samefile(target, own)):
+                return True
+        return False
 
     def __enter__(self) -> "EventStore":
         return self

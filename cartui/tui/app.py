@@ -27,6 +27,7 @@ from textual.worker import WorkerFailed, get_current_worker
 
 from ..domain import Catalog, errors
 from ..history import History
+from ..importer import ExportRefused, export_file
 from ..service import CartService
 from ..store import (
     ConcurrencyError, EventStore, StoreBusy, StoreError, is_unreadable_database, parse_timestamp,
@@ -413,11 +414,12 @@ class CartuiApp(App):
         if text.isdigit():
             return self.history.check_position(int(text))
         try:
-            parse_timestamp(text)
-        except ValueError:
+            return self.history.position_at_time(text)
+        except ValueError as exc:
+            if text[:4].isdigit() and "-" in text:  # a time, but without its zone, say
+                raise ValueError(str(exc)) from None
             raise ValueError(f"{text!r} is neither a position (0..{self.history.head()}) "
                              "nor a time like 2026-01-06T14:00Z") from None
-        return self.history.position_at_time(text)
 
     def action_go_to(self) -> None:
         self.open(GoToScreen(self.resolve_position),
@@ -798,23 +800,18 @@ class CartuiApp(App):
     def action_export(self) -> None:
         stamp = self.clock().strftime("%Y%m%d-%H%M%S")
         default = str(Path.cwd() / f"cartui-events-{stamp}.jsonl")
-        self.open(ExportScreen(default), lambda path: path and self.export_events(path))
+        self.open(ExportScreen(default, self.store.is_own_file),
+                  lambda path: path and self.export_events(path))
 
     @work(thread=True, exclusive=True, group="export")
     def export_events(self, path: str) -> None:
         store = self._worker_store()
-        head = store.head_position()
-        label = f"Exporting {count(head)} events to {path}"
-        written = 0
         try:
-            with open(path, "wb") as out:
-                for row in store.read_all(1, up_to_position=head):
-                    out.write(row.export_line() + b"\n")
-                    written += 1
-                    if written % 5000 == 0:
-                        self.post_message(TaskBar.Progress(label, written, head))
-        except OSError as exc:
-            self.post_message(TaskBar.Done(f"Export failed: {exc.strerror or exc}", ok=False))
+            written = export_file(store, path, lambda done, head: self.post_message(
+                TaskBar.Progress(f"Exporting {count(head)} events to {path}", done, head)))
+        except (ExportRefused, OSError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            self.post_message(TaskBar.Done(f"Export failed: {reason}", ok=False))
             return
         finally:
             if store is not self.store:

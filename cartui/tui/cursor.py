@@ -16,6 +16,10 @@ SPEEDS: tuple[tuple[str, float | None], ...] = (
 # "Real time" waits at most this long between two events: the demo history has
 # gaps of hours that nobody wants to sit through.
 LONGEST_REAL_TIME_GAP = 5.0
+# And at least this long: events recorded at the same instant (or a time before the
+# one of the event before, or no time at all) still play one after the other, and
+# a Textual timer of 0 seconds never fires.
+SHORTEST_REAL_TIME_GAP = 0.001
 BIG_STEP = 100
 
 
@@ -94,9 +98,9 @@ class HistoryCursor:
     def delay_before_next(self, recorded_gap_seconds: float | None = None) -> float:
         """Seconds to wait before playing the next event at the current speed.
 
-        In real time the recorded gap is replayed as is (capped, and never negative)."""
+        In real time the recorded gap is replayed as is, within bounds."""
         per_second = SPEEDS[self.speed_index][1]
         if per_second is not None:
             return 1.0 / per_second
         gap = recorded_gap_seconds or 0.0
-        return max(0.0, min(LONGEST_REAL_TIME_GAP, gap))
+        return max(SHORTEST_REAL_TIME_GAP, min(LONGEST_REAL_TIME_GAP, gap))

@@ -16,7 +16,7 @@ from cartui.resources import load_catalog
 from cartui.service import CartService
 from cartui.store import ConcurrencyError, EventStore, StoreBusy, StoreError, parse_timestamp
 from cartui.tui.app import KEYS, MAIN_BINDINGS, MainScreen
-from cartui.tui.cursor import BIG_STEP, LONGEST_REAL_TIME_GAP, HistoryCursor
+from cartui.tui.cursor import BIG_STEP, LONGEST_REAL_TIME_GAP, SHORTEST_REAL_TIME_GAP, HistoryCursor
 from cartui.tui.widgets.event_log import EventLog
 from cartui.tui.widgets.history_bar import HistorySlider
 
@@ -194,6 +194,10 @@ def test_resolve_position_explains_itself(demo_app):
         demo_app.resolve_position("999999")
     with pytest.raises(ValueError, match="neither a position"):
         demo_app.resolve_position("soon")
+    with pytest.raises(ValueError, match=r"'2026-01-08' has no timezone \(add Z for UTC\)"):
+        demo_app.resolve_position("2026-01-08")
+    with pytest.raises(ValueError, match="out of range in UTC"):
+        demo_app.resolve_position("0001-01-01T00:00+05:00")
     assert demo_app.resolve_position("2000-01-01T00:00Z") == 0
     assert demo_app.resolve_position(" 7 ") == 7
 
@@ -309,6 +313,12 @@ async def test_real_time_replays_recorded_gaps(demo_app):
         await pilot.press("space")
         await until(pilot, lambda: demo_app.cursor.position > position, timeout=0.5,
                     what="a gap of milliseconds to play at once")
+        await pilot.press("space")
+        # From position 0 there is no gap to replay (no time before the first event).
+        demo_app.move_cursor(0)
+        await pilot.press("space")
+        await until(pilot, lambda: demo_app.cursor.position >= 1, timeout=0.5,
+                    what="real time to play on from position 0")
         await pilot.press("space")
 
 
@@ -612,6 +622,27 @@ async def test_export_from_the_palette_asks_for_a_file(demo_app, tmp_path):
         assert len(target.read_bytes().splitlines()) == demo_app.cursor.head
 
 
+@pytest.mark.parametrize("suffix", ["", "-wal"])
+async def test_export_never_writes_over_the_database(demo_app, demo_db, suffix):
+    before = demo_db.read_bytes()
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        export = next(c for name, _, c in demo_app.palette_commands() if name == "Export events…")
+        export()
+        await type_in(pilot, f"{demo_db}{suffix}")
+        await pilot.press("enter", "enter")  # an existing file asks for a second enter
+        await settle(pilot)
+        assert "is the database being exported: choose another file" in str(
+            pilot.app.screen.query_one("ErrorLine").render())
+        await pilot.press("escape")
+        demo_app.export_events(str(demo_db))  # and the worker refuses it too
+        await demo_app.workers.wait_for_complete()
+        await settle(pilot)
+        assert any("Export failed" in n and "database being exported" in n
+                   for n in notices(demo_app))
+    assert demo_db.read_bytes()[:100] == before[:100] and demo_app.store.head_position() > 0
+
+
 # -- the stored projections -----------------------------------------------------------------
 
 
@@ -748,16 +779,21 @@ async def test_rows_another_program_wrote_are_shown_and_played_over(demo_db, car
         other.execute("INSERT INTO events VALUES (?, x'636172742d7a', 1, 'CartCreated', 1, "
                       "'{\"customer\":null}', ?, '2026-01-12T08:00:00.000000Z')",
                       (head + 2, metadata % "f2"))
+        other.execute("INSERT INTO events VALUES (?, 'cart-z', 2, 'ItemGiftWrapped', 1, '{}', ?, "
+                      "'2026-01-12T08:00:01.000000Z')", (head + 3, metadata % "f3"))
     other.close()
     app = cartui_app(demo_db)
     async with app.run_test(size=(120, 35)) as pilot:
         await settle(pilot)
         log = app.main.query_one(EventLog)
         bottom = log.row_count - 1 - int(log.scroll_y)
-        garbage, blob = log.render_line(bottom - 1).text, log.render_line(bottom).text
+        garbage, blob, unknown = (log.render_line(bottom - n).text for n in (2, 1, 0))
         assert garbage.startswith(f"{head + 1} garbage        cart-x")  # in the time's place
         assert "cannot decode" in garbage
         assert "cart-z" in blob and "no customer" in blob
+        # A type cartui does not know is cut to its column: the summaries line up.
+        assert "ItemGiftW… cannot decode" in unknown
+        assert unknown.index("cannot decode") == garbage.index("cannot decode")
         app.move_cursor(head - 1)
         await pilot.press("space")  # plays over the row without a time
         await until(pilot, lambda: app.cursor.live, what="playback to reach the head")
@@ -890,4 +926,5 @@ def test_cursor_speeds_and_real_time_gaps():
     assert cursor.real_time and cursor.speed_label == "real time"
     assert cursor.delay_before_next(1.5) == 1.5
     assert cursor.delay_before_next(3600.0) == LONGEST_REAL_TIME_GAP  # hours are shortened
-    assert cursor.delay_before_next(-1.0) == 0.0
+    assert cursor.delay_before_next(-1.0) == cursor.delay_before_next(0.0) == SHORTEST_REAL_TIME_GAP
+    assert cursor.delay_before_next(None) == SHORTEST_REAL_TIME_GAP  # no time to compare

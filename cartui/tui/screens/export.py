@@ -1,7 +1,7 @@
 """Export the whole log as JSON Lines: which file to write."""
 
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from textual import on
 from textual.widget import Widget
@@ -12,17 +12,20 @@ from .dialog import Dialog, ErrorLine
 
 class ExportScreen(Dialog[str]):
     """Asks for the file to write, starting from `default_path`. Refuses a
-    folder or a path whose folder does not exist; an existing file needs a
-    second enter. Dismisses with the path (`~` expanded), or None."""
+    folder, a path whose folder does not exist and a file `is_database` says
+    is the database's own; an existing file needs a second enter. Dismisses
+    with the path (`~` expanded), or None."""
 
     CSS_PATH = ["dialog.tcss", "export.tcss"]
     DIALOG_TITLE = "Export events"
     KEY_HINTS = [("enter", "export"), ("esc", "cancel")]
     AUTO_FOCUS = "#export-path"
 
-    def __init__(self, default_path: str) -> None:
+    def __init__(self, default_path: str, is_database: Callable[[Path], bool] = lambda path: False
+                 ) -> None:
         super().__init__()
         self.default_path = default_path
+        self.is_database = is_database
         self.confirmed_overwrite: Path | None = None
 
     def compose_body(self) -> Iterable[Widget]:
@@ -49,6 +52,9 @@ class ExportScreen(Dialog[str]):
             return
         if not path.parent.is_dir():
             error.show(f"folder {path.parent} does not exist")
+            return
+        if self.is_database(path):
+            error.show(f"{path} is the database being exported: choose another file")
             return
         if path.exists() and self.confirmed_overwrite != path:
             self.confirmed_overwrite = path

@@ -245,6 +245,8 @@ class EventLog(ScrollView, can_focus=True):
         when = day_and_time(row.recorded_at) if width >= 64 else clock_time(row.recorded_at)
         kind = row.type if width >= 96 else SHORT_TYPES.get(row.type, row.type)
         kind_width = 19 if width >= 96 else 10
+        if len(kind) > kind_width:  # a type cartui does not know: the columns stay put
+            kind = kind[:kind_width - 1] + "…"
         # The cart column is as wide as the longest id seen so far (it only grows, so
         # columns do not jump while scrolling), at most 14 cells.
         self._cart_width = max(self._cart_width, min(14, len(row.stream_id)))
