@@ -820,6 +820,18 @@ async def test_markup_in_data_is_shown_literally(empty_app):
         assert f"for {MARKUP}" in rendered
 
 
+async def test_a_long_customer_name_never_hides_the_cart_status(empty_app):
+    async with empty_app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        empty_app.run_command(lambda: empty_app.service.create_cart(
+            "cart-l", "Maximilian Alexander von Habsburg-Lothringen III"), "cart-l")
+        await settle(pilot)
+        header = empty_app.main.query_one("#cart-header")
+        first, second = (header.render_line(y).text.strip() for y in (0, 1))
+        assert first.startswith("cart-l  Maximilian") and first.endswith("…")
+        assert second == "open · version 1 · 1 event"
+
+
 async def test_a_new_theme_recolours_the_footer_and_history_line(demo_app):
     def colours(selector: str) -> set:
         content = demo_app.main.query_one(selector, Static).content

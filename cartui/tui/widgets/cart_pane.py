@@ -62,10 +62,11 @@ class CartPane(Vertical):
             header.append("  ")
             header.append(cart.customer, "italic")  # literal: a customer may look like markup
         status = STATUS_LABELS.get(cart.status, cart.status)
-        events = "event" if cart.version == 1 else "events"
-        header.append(f"\n{status} · version {cart.version} · {count(cart.version)} {events}")
-        if not cart.exists:
-            header.append(f" at position {count(position)}")
+        if cart.exists:
+            events = "event" if cart.version == 1 else "events"
+            header.append(f"\n{status} · version {cart.version} · {count(cart.version)} {events}")
+        else:  # version 0, no events: the position says it all
+            header.append(f"\n{status} at position {count(position)}")
         self.set_class(cart.status == "checked_out", "-checked-out")
         self.query_one("#cart-header", Static).update(header)
         self._show_lines(cart)
