@@ -60,7 +60,8 @@ def event_summary(row: RecordedEvent, decode, product_names: dict[str, str]) -> 
             upcast = " (stored v1)" if row.schema_version == 1 else ""
             return f"+{event.quantity} {event.name} @ {money(event.unit_price_cents)}{upcast}"
         case "ItemQuantityChanged":
-            return f"{product_names.get(event.sku, event.sku)} -> {event.quantity}"
+            # The new quantity first, as "+2" and "-": a narrow pane cuts the name, not it.
+            return f"→ {event.quantity} {product_names.get(event.sku, event.sku)}"
         case "ItemRemoved":
             return f"-{product_names.get(event.sku, event.sku)}"
         case "CartCheckedOut":
