@@ -86,6 +86,12 @@ def initial_state(cart_id: str) -> CartState:
     return CartState(cart_id=cart_id)
 
 
+def require_open(state: CartState) -> None:
+    """What every change but a creation asks first: the cart exists and is not
+    checked out (else its domain error). The app asks it before offering products."""
+    _require_open(state.cart_id, state.status)
+
+
 def validate_quantity(quantity: object) -> int:
     """Quantities are whole numbers from 1 to 99 per command."""
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= 99:

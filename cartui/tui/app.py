@@ -25,7 +25,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 from textual.worker import WorkerFailed, get_current_worker
 
-from ..domain import Catalog, errors
+from ..domain import Catalog, errors, require_open
 from ..history import History
 from ..importer import ExportRefused, export_file
 from ..service import CartService
@@ -628,6 +628,12 @@ class CartuiApp(App):
     def action_add_item(self) -> None:
         if self._refuse_unless_present() or (cart_id := self._selected_cart_or_say()) is None:
             return
+        try:  # before the product is chosen, not after
+            require_open(self.history.cart_at(cart_id).state)
+        except errors.DomainError as exc:
+            self.say(str(exc), title="Refused", severity="error")
+            return
+
         def add(answer: tuple[str, int] | None) -> None:
             if answer is not None:
                 sku, quantity = answer

@@ -498,6 +498,16 @@ async def test_product_picker_adds_the_chosen_quantity(demo_app):
         assert cart_lines(demo_app) == {"TEA-MAT-030": 3}
 
 
+async def test_adding_to_a_checked_out_cart_is_refused_before_choosing(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        cart = demo_app.store.get(demo_app.cursor.head).stream_id  # the demo ends on a checkout
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(demo_app.screen, MainScreen)  # no product picker to fill in first
+        assert f"cart '{cart}' is checked out and accepts nothing more" in notices(demo_app)
+
+
 async def test_event_detail_opens_on_enter(demo_app):
     async with demo_app.run_test(size=(120, 35)) as pilot:
         await settle(pilot)
