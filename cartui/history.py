@@ -41,7 +41,8 @@ class LineChange:
 @dataclass(frozen=True)
 class EventChange:
     """What the event at one position did: its cart before and after, and the
-    projection figures it moved."""
+    projection figures it moved (in a what-if: in the world without the
+    skipped events, and `left_out` says why it did nothing there)."""
 
     event: RecordedEvent
     decoded: object | None  # the domain event, None when the row cannot be decoded
@@ -51,6 +52,8 @@ class EventChange:
     lines: tuple[LineChange, ...]
     projections_before: Projections
     projections_after: Projections
+    in_what_if: bool = False
+    left_out: str | None = None  # in a what-if, why the event did nothing there
 
     @property
     def total_before(self) -> int:
@@ -136,20 +139,31 @@ class History:
         position = self.head() if position is None else self.check_position(position)
         return self.reader.at(position)
 
-    def change_at(self, position: int) -> EventChange:
-        """The change made by the event at `position` (1..head)."""
+    def change_at(self, position: int, skipped: frozenset[int] = frozenset()) -> EventChange:
+        """The change made by the event at `position` (1..head), in the world
+        without the events at `skipped` (a what-if) when any come before it."""
         self.check_position(position)
         row = self.store.get(position)
         if row is None:
             raise PositionOutOfRange(f"no event at position {position}")
-        before = self.service.load(row.stream_id, at_position=position - 1).state
-        after = self.service.load(row.stream_id, at_position=position).state
         try:
             decoded, problem = self.service.decode(row), None
         except UndecodableEvent as exc:
             decoded, problem = None, exc.reason
+        skipped = frozenset(p for p in skipped if p <= position)
+        if not skipped:
+            before = self.service.load(row.stream_id, at_position=position - 1).state
+            after = self.service.load(row.stream_id, at_position=position).state
+            return EventChange(row, decoded, problem, before, after, _line_changes(before, after),
+                               self.projections_at(position - 1), self.projections_at(position))
+        world_before = self.what_if(position - 1, skipped, row.stream_id)
+        world_after = self.what_if(position, skipped, row.stream_id)
+        left_out = "skipped in this what-if" if position in skipped else next(
+            (f"left out in this what-if: {p.message}" for p in world_after.problems
+             if p.position == position), None)
+        before, after = world_before.cart, world_after.cart
         return EventChange(row, decoded, problem, before, after, _line_changes(before, after),
-                           self.projections_at(position - 1), self.projections_at(position))
+                           world_before.projections, world_after.projections, True, left_out)
 
     def what_if(self, position: int, skipped: frozenset[int], cart_id: str | None = None) -> WhatIf:
         """The world at `position` had the events at `skipped` never happened.

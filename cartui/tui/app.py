@@ -675,7 +675,7 @@ class CartuiApp(App):
         if position == 0:
             self.say("Position 0 is the empty world, before any event: step right first.")
             return
-        self.open(EventDetailScreen(self.history.change_at(position)))
+        self.open(EventDetailScreen(self.history.change_at(position, self.cursor.skipped)))
 
     @on(DataTable.RowSelected, "#cart-lines")
     def cart_line_chosen(self) -> None:

@@ -471,6 +471,34 @@ async def test_what_if_skip_recomputes_without_touching_the_store(demo_app):
         assert not demo_app.main.has_class("-what-if")
 
 
+async def test_event_detail_in_a_what_if_shows_the_what_if_world(demo_app):
+    """Skip a cart's creation: its later events open as left out, changing nothing."""
+    store = demo_app.store
+    rows = list(store.read_all(1))
+    created = next(r for r in reversed(rows) if r.type == "CartCreated"
+                   and sum(o.stream_id == r.stream_id for o in rows) >= 3)
+    later = max(r.position for r in rows if r.stream_id == created.stream_id)
+    real = demo_app.history.change_at(later)
+    assert real.cart_before.version > 0 and not real.in_what_if
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        demo_app.move_cursor(created.position)
+        await pilot.press("x")
+        demo_app.move_cursor(later)
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        detail = demo_app.screen
+        assert type(detail).__name__ == "EventDetailScreen"
+        change = detail.change
+        assert change.in_what_if and change.left_out.startswith(
+            f"left out in this what-if: cart '{created.stream_id}' does not exist")
+        assert change.cart_before == change.cart_after and change.cart_after.version == 0
+        assert change.projection_deltas() == {}  # "No projection figure moved."
+        shown = "\n".join(str(s.render()) for s in detail.query("Static"))
+        assert "in the what-if" in shown and "Left out in this what-if" in shown
+
+
 async def test_skipping_at_position_zero_is_explained(demo_app):
     async with demo_app.run_test(size=(120, 35)) as pilot:
         await settle(pilot)

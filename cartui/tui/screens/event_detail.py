@@ -85,8 +85,10 @@ class EventDetailScreen(Dialog[None]):
         with VerticalScroll(id="event-detail-body"):
             yield from self.section("Event", self.facts())
             # What it did first: that is why one opens an event.
-            yield from self.section(Content.assemble("Change to cart ", event.stream_id),
-                                    self.cart_change())
+            yield from self.section(Content.assemble(
+                "Change to cart ", event.stream_id,
+                (" in the what-if", "$text-warning") if self.change.in_what_if else ""),
+                self.cart_change())
             yield from self.section("Projections moved", self.projection_change())
             if self.change.problem is not None:
                 yield from self.section("Data (cannot be decoded)", Content.assemble(
@@ -139,7 +141,11 @@ class EventDetailScreen(Dialog[None]):
             [Content.styled("Version", "$text-muted"), change(str(before.version), str(after.version))],
             [Content.styled("Total", "$text-muted"), self.total_change(before, after)],
         ])]
-        if self.change.lines:
+        if self.change.left_out is not None:
+            parts.append(Content.styled(f"{self.change.left_out[0].upper()}"
+                                        f"{self.change.left_out[1:]}: it changes nothing.",
+                                        "$text-warning"))
+        elif self.change.lines:
             parts.append(self.line_changes(self.change.lines))
         elif self.change.problem is not None:
             parts.append(Content.styled("Undecodable: it changes nothing but the version.",
