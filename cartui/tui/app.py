@@ -41,7 +41,7 @@ from .screens import (
 )
 from .widgets.cart_pane import CartPane
 from .widgets.event_log import EventFilter, EventLog, positions_matching
-from .widgets.formatting import count, event_summary, full_time
+from .widgets.formatting import count, event_summary, full_time, money
 from .widgets.history_bar import HistoryBar, HistorySlider
 from .widgets.key_bar import KeyBar
 from .widgets.projections_pane import ProjectionsPane
@@ -666,14 +666,20 @@ class CartuiApp(App):
     def action_check_out(self) -> None:
         if self._refuse_unless_present() or (cart_id := self._selected_cart_or_say()) is None:
             return
-        self.run_command(lambda: self.service.check_out(cart_id), cart_id)
+        done = []
+        if self.run_command(lambda: done.append(self.service.check_out(cart_id).state), cart_id):
+            state = done[0]  # o acts at once: say what it did, as the order it is
+            items = "item" if state.item_count == 1 else "items"
+            self.say(f"{cart_id}: {count(state.item_count)} {items}, {money(state.total_cents)}",
+                     title="Checked out")
 
     # -- events: detail and filter -----------------------------------------------------------
 
     def action_show_detail(self) -> None:
         position = self.cursor.position
         if position == 0:
-            self.say("Position 0 is the empty world, before any event: step right first.")
+            self.say("Position 0 is the empty world, before any event: step right first."
+                     if self.cursor.head else "The log is empty: n creates a cart.")
             return
         self.open(EventDetailScreen(self.history.change_at(position, self.cursor.skipped)))
 

@@ -359,6 +359,7 @@ async def test_new_cart_add_change_remove_check_out(demo_app):
         state = demo_app.history.cart_at(cart_id).state
         assert state.status == "checked_out"
         assert "checked out" in text_of(demo_app, "#cart-header")
+        assert f"{cart_id}: 2 items, 49.80" in notices(demo_app)  # the order it made
         assert demo_app.event_log.cursor == demo_app.cursor.head  # the new events, at the bottom
 
 
@@ -497,6 +498,13 @@ async def test_event_detail_in_a_what_if_shows_the_what_if_world(demo_app):
         assert change.projection_deltas() == {}  # "No projection figure moved."
         shown = "\n".join(str(s.render()) for s in detail.query("Static"))
         assert "in the what-if" in shown and "Left out in this what-if" in shown
+
+
+async def test_enter_on_an_empty_log_says_how_to_begin(empty_app):
+    async with empty_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        assert "The log is empty: n creates a cart." in notices(empty_app)
 
 
 async def test_skipping_at_position_zero_is_explained(demo_app):
