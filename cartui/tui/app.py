@@ -580,7 +580,7 @@ class CartuiApp(App):
                 return
             cart_id = answer[0] or self.service.new_cart_id()
             self.run_command(lambda: self.service.create_cart(cart_id, answer[1]), cart_id)
-        self.open(NewCartScreen(), create)
+        self.open(NewCartScreen(self.store.stream_exists), create)
 
     def action_pick_cart(self) -> None:
         self._load_carts_for_the_picker()

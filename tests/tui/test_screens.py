@@ -339,6 +339,19 @@ async def test_new_cart_refuses_a_bad_id_inline(typed):
     assert app.result is None
 
 
+async def test_new_cart_refuses_a_taken_id_and_keeps_what_was_typed():
+    app = Host(lambda: NewCartScreen(lambda cart_id: cart_id == "cart-taken"))
+    async with app.run_test() as pilot:
+        await type_text(pilot, "cart-taken")
+        await pilot.press("tab", *"ada", "enter")
+        assert isinstance(app.screen, NewCartScreen)
+        assert error_text(app) == "cart 'cart-taken' already exists"
+        assert app.focused.id == "new-cart-id" and app.focused.value == "cart-taken"
+        app.focused.value = "cart-free"
+        await pilot.press("enter")
+    assert app.result == ("cart-free", "ada")
+
+
 async def test_new_cart_refuses_a_customer_name_over_200_characters():
     app = Host(NewCartScreen)
     async with app.run_test() as pilot:

@@ -1,6 +1,6 @@
 """Create a cart: an optional id (one is made up when empty) and an optional customer."""
 
-from typing import Iterable
+from typing import Callable, Iterable
 
 from textual import on
 from textual.validation import ValidationResult, Validator
@@ -8,7 +8,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from ...domain import validate_cart_id
-from ...domain.errors import InvalidCartId, InvalidCustomer
+from ...domain.errors import CartAlreadyExists, InvalidCartId, InvalidCustomer
 from ...domain.events import MAX_CUSTOMER_LENGTH
 from .dialog import Dialog, ErrorLine
 
@@ -38,14 +38,19 @@ class NewCartScreen(Dialog[tuple[str | None, str | None]]):
     """Dismisses with (cart id or None, customer or None), or None when cancelled.
 
     A cart id or a customer that breaks the domain's rules is refused at the
-    input with the reason; whether the id is already taken is for the service
-    to say.
+    input with the reason, and so is an id that `exists` says is taken (the
+    service still decides, should another process take it meanwhile): the
+    dialog stays open with what was typed.
     """
 
     CSS_PATH = ["dialog.tcss", "new_cart.tcss"]
     DIALOG_TITLE = "New cart"
     KEY_HINTS = [("tab", "next field"), ("enter", "create"), ("esc", "cancel")]
     AUTO_FOCUS = "#new-cart-id"
+
+    def __init__(self, exists: Callable[[str], bool] = lambda cart_id: False) -> None:
+        super().__init__()
+        self.exists = exists
 
     def compose_body(self) -> Iterable[Widget]:
         yield Static("Cart id", classes="label")
@@ -78,5 +83,9 @@ class NewCartScreen(Dialog[tuple[str | None, str | None]]):
             field.focus()
             return
         cart_id = self.query_one("#new-cart-id", Input).value
+        if cart_id and self.exists(cart_id):
+            self.query_one(ErrorLine).show(str(CartAlreadyExists(cart_id)))
+            self.query_one("#new-cart-id", Input).focus()
+            return
         customer = self.query_one("#new-cart-customer", Input).value.strip()
         self.dismiss((cart_id or None, customer or None))
