@@ -13,9 +13,9 @@ from .events import (
 )
 
 __all__ = [
-    "errors", "CartState", "CartTally", "Line", "MAX_LINE_QUANTITY", "check", "decide", "evolve", "fold",
-    "initial_state", "require_open", "validate_cart_id", "validate_quantity", "Catalog", "Product", "AddItem",
-    "ChangeQuantity", "CheckOut", "Command", "CreateCart", "RemoveItem", "CURRENT_SCHEMA_VERSION",
-    "EVENT_TYPES", "CartCheckedOut", "CartCreated", "Event", "ItemAdded", "ItemAddedV1",
-    "ItemQuantityChanged", "ItemRemoved",
+    "errors", "CartState", "CartTally", "Line", "MAX_LINE_QUANTITY", "check", "decide", "evolve",
+    "fold", "initial_state", "require_open", "validate_cart_id", "validate_quantity", "Catalog",
+    "Product", "AddItem", "ChangeQuantity", "CheckOut", "Command", "CreateCart", "RemoveItem",
+    "CURRENT_SCHEMA_VERSION", "EVENT_TYPES", "CartCheckedOut", "CartCreated", "Event", "ItemAdded",
+    "ItemAddedV1", "ItemQuantityChanged", "ItemRemoved",
 ]

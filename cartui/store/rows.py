@@ -4,7 +4,8 @@ cartui writes every text column as UTF-8 text, but SQLite stores whatever a
 client gives it: a BLOB, or text whose bytes are not UTF-8. Python's sqlite3
 stops at such text with an OperationalError, which would end every reader of
 the log at one bad row. So the queries of `events` read each text column
-through `text_of` (a BLOB comes as its bytes taken for text), and
+through `text_of` (a BLOB comes as its bytes taken for text; the folds read
+`data` as stored, and decode a BLOB's bytes as its text), and
 `rows_of`/`all_rows_of` read a column that is not UTF-8 as `NotUtf8Text`
 instead of stopping: the text with U+FFFD for its bad bytes, as most tools
 show it, marked so that the codec refuses such data and `cartui verify`

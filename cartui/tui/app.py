@@ -28,7 +28,7 @@ from textual.worker import WorkerFailed, get_current_worker
 from ..domain import Catalog, errors, require_open
 from ..history import History
 from ..importer import ExportRefused, export_file
-from ..service import CartService
+from ..service import CartService, CommandResult
 from ..store import (
     ConcurrencyError, EventStore, StoreBusy, StoreError, is_unreadable_database, parse_timestamp,
     utc_now,
@@ -546,31 +546,33 @@ class CartuiApp(App):
             self.say("No cart here: n creates one, c picks one.", severity="warning")
         return self.selected_cart
 
-    def run_command(self, command: Callable[[], object], cart_id: str) -> bool:
-        """Run one service command on a cart; a refusal becomes a notification. True when it ran.
+    def run_command(self, command: Callable[[], CommandResult], cart_id: str
+                    ) -> CommandResult | None:
+        """Run one service command on a cart; a refusal becomes a notification.
+        Its result, or None when it did not run.
 
         The cart being edited stays in the Cart pane (pinned) whatever else gets appended."""
         try:
-            command()
+            result = command()
         except errors.DomainError as exc:
             self.say(str(exc), title="Refused", severity="error")
-            return False
+            return None
         except StoreBusy:
             self.say("Another process held the database for too long, so the change was "
                      "not saved. Nothing was lost: the log is as it was. Try again.",
                      title="Busy", severity="error")
-            return False
+            return None
         except ConcurrencyError:
             self.say("Another process kept changing this cart, so the change was not "
                      "saved. Nothing was lost: the log is as it was. Try again.",
                      title="Busy", severity="error")
-            return False
+            return None
         except StoreError as exc:
             self.say(f"{exc}. Nothing was saved.", title="Not saved", severity="error")
-            return False
+            return None
         self.pinned_cart = cart_id
         self.head_changed()
-        return True
+        return result
 
     def action_new_cart(self) -> None:
         if self._refuse_unless_present():
@@ -666,9 +668,9 @@ class CartuiApp(App):
     def action_check_out(self) -> None:
         if self._refuse_unless_present() or (cart_id := self._selected_cart_or_say()) is None:
             return
-        done = []
-        if self.run_command(lambda: done.append(self.service.check_out(cart_id).state), cart_id):
-            state = done[0]  # o acts at once: say what it did, as the order it is
+        result = self.run_command(lambda: self.service.check_out(cart_id), cart_id)
+        if result is not None:  # o acts at once: say what it did, as the order it is
+            state = result.state
             items = "item" if state.item_count == 1 else "items"
             self.say(f"{cart_id}: {count(state.item_count)} {items}, {money(state.total_cents)}",
                      title="Checked out")
