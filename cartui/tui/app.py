@@ -874,6 +874,13 @@ class CartuiApp(App):
                          "whole log again, with progress", self.action_rebuild_projections))
         return commands
 
+    def get_system_commands(self, screen: Screen):
+        """Textual's own, but "Keys": its key panel squeezes the four regions (at 80
+        columns, the projections into broken rows), and ? lists every key already."""
+        for command in super().get_system_commands(screen):
+            if command.title != "Keys":
+                yield command
+
     def say(self, message: str, **options) -> None:
         """A notification. Never markup: messages quote cart ids, skus and paths."""
         self.notify(message, markup=False, **options)

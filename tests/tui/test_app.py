@@ -933,6 +933,13 @@ def test_every_key_of_the_issue_is_a_described_binding():
     assert {"left", "home", "end", "pageup", "pagedown"} <= history_keys
 
 
+async def test_palette_leaves_out_textuals_key_panel(demo_app):
+    async with demo_app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        system = [command.title for command in demo_app.get_system_commands(demo_app.screen)]
+        assert "Quit" in system and "Keys" not in system  # ? lists the keys, in a screen
+
+
 def test_palette_offers_every_action_and_export(demo_app):
     names = [name for name, _, _ in demo_app.palette_commands()]
     assert "Export events…" in names
