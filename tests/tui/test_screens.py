@@ -140,12 +140,12 @@ async def test_product_picker_filters_as_you_type_and_adds_the_highlighted_one()
     async with app.run_test() as pilot:
         assert app.focused.id == "product-filter"
         assert table_keys(app) == ["COF-ESP", "TEA-EGR", "KIT-CHF", "BOK-DDD", "ODD-001"]
-        await pilot.press(*"tea")  # matches the category "Coffee & Tea" and the name
-        assert table_keys(app) == ["COF-ESP", "TEA-EGR"]
+        await pilot.press(*"tea")  # begins the sku and the name, before the category "Coffee & Tea"
+        assert table_keys(app) == ["TEA-EGR", "COF-ESP"]
         await pilot.press("down")  # moves the list while the filter keeps focus
-        assert highlighted(app) == "TEA-EGR" and app.focused.id == "product-filter"
+        assert highlighted(app) == "COF-ESP" and app.focused.id == "product-filter"
         await pilot.press("enter")
-    assert app.result == ("TEA-EGR", 1)
+    assert app.result == ("COF-ESP", 1)
 
 
 async def test_product_picker_matches_sku_and_every_term():

@@ -35,11 +35,19 @@ def starts_words(terms: list[str], *fields: str | None) -> bool:
 def filtered(items: Iterable[T], query: str, fields: Callable[[T], tuple[str | None, ...]]
              ) -> tuple[list[T], list[str]]:
     """The items matching a filter (and its terms): those whose words the terms begin
-    first, then the others, each group in the items' own order."""
+    first, by the first field where they do ("tea" lists a tea before a coffee of
+    the category "Coffee & Tea"), then the others, each group in the items' own order."""
     terms = filter_terms(query)
     found = [item for item in items if matches(terms, *fields(item))]
-    found.sort(key=lambda item: not starts_words(terms, *fields(item)))
+    found.sort(key=lambda item: _rank(terms, fields(item)))
     return found, terms
+
+
+def _rank(terms: list[str], fields: tuple[str | None, ...]) -> int:
+    for number, field in enumerate(fields):
+        if field and starts_words(terms, field):
+            return number
+    return len(fields) if starts_words(terms, *fields) else len(fields) + 1
 
 
 def filter_terms(query: str) -> list[str]:
