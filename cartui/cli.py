@@ -392,8 +392,8 @@ def verify(app: App) -> None:
     """List the stored events that cannot be decoded, by position.
 
     An event's data must decode for its type and schema version, its
-    recorded_at must be a time, and its text UTF-8 (rows another program
-    wrote may break any of these). Exit status 0 when every event decodes; 1,
+    recorded_at must be a time, its version a whole number and its text UTF-8
+    (rows another program wrote may break any of these). Exit status 0 when every event decodes; 1,
     after the list, when some do not.
     """
     store = app.store
@@ -410,9 +410,12 @@ def verify(app: App) -> None:
             reason = f"recorded_at: {exc}"
         else:
             not_utf8 = [name for name, value in zip(row._fields, row) if type(value) is NotUtf8Text]
-            if not not_utf8:
+            if not_utf8:
+                reason = f"{not_utf8[0]} is not UTF-8 text"
+            elif type(row.version) is not int:  # SQLite keeps 'abc' or 1.5 in an INTEGER column
+                reason = f"version {row.version!r} is not a whole number"
+            else:
                 continue
-            reason = f"{not_utf8[0]} is not UTF-8 text"
         bad += 1
         click.echo(f"position {row.position} ({_text(row.stream_id)} version {row.version}, "
                    f"{_text(row.type)} v{row.schema_version}): {_text(reason)}")

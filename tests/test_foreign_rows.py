@@ -123,3 +123,16 @@ def test_a_recorded_at_that_is_no_time_is_reported_and_not_inherited(run_cli, sh
     assert sum(row["events"] for row in figures["activity"]) == figures["as_of_position"] - 1
     assert all(row["hour"].startswith("20") for row in figures["activity"])
     assert run_cli("show", "cart-x", "--db", shop).status == 0
+
+
+def test_a_version_that_is_no_whole_number_is_reported(run_cli, shop):
+    with sqlite3.connect(shop, isolation_level=None) as conn:  # INTEGER affinity keeps these
+        conn.execute("INSERT INTO events VALUES (5, 'cart-v', 1.5, 'CartCreated', 1, "
+                     "'{\"customer\":null}', ?, '2030-01-01T00:00:00.000000Z')", (METADATA % "f1",))
+    conn.close()
+    verify = run_cli("verify", "--db", shop)
+    assert verify.status == 1
+    assert verify.stdout.splitlines() == [
+        "position 5 (cart-v version 1.5, CartCreated v1): version 1.5 is not a whole number"]
+    for command in (["carts"], ["projections"], ["events"], ["show", "cart-v"]):
+        assert run_cli(*command, "--db", shop).status == 0, command
