@@ -27,8 +27,8 @@ def shop(tmp_db):
     return tmp_db
 
 
-def insert_foreign(db, stream_id_sql: str, data_sql: str, recorded_at_sql: str = "'2030-01-01T00:00:00.000000Z'",
-                   *, event_id: str) -> int:
+def insert_foreign(db, stream_id_sql: str, data_sql: str,
+                   recorded_at_sql: str = "'2030-01-01T00:00:00.000000Z'", *, event_id: str) -> int:
     """Insert one CartCreated row as another program might, values as SQL literals."""
     with sqlite3.connect(db, isolation_level=None) as conn:
         position = conn.execute("SELECT MAX(position) + 1 FROM events").fetchone()[0]
@@ -87,14 +87,17 @@ def test_blobs_in_text_columns_are_read_as_their_text(run_cli, shop, tmp_path):
     assert [c["cart_id"] for c in carts] == ["cart-a", "cart-b", "cart-z", "cart-w"]  # not cart-x
     verify = run_cli("verify", "--db", shop)
     assert verify.stdout.splitlines() == [
-        f"position {blob_data} (cart-x version 1, CartCreated v1): CartCreated data is not UTF-8 text"]
+        f"position {blob_data} (cart-x version 1, CartCreated v1): "
+        "CartCreated data is not UTF-8 text"]
 
 
-def test_data_that_is_not_json_is_exported_as_a_string_which_import_refuses(run_cli, shop, tmp_path):
+def test_data_that_is_not_json_is_exported_as_a_string_which_import_refuses(run_cli, shop,
+                                                                             tmp_path):
     bad = insert_foreign(shop, "'cart-x'", "'{not json'", event_id="f1")
     exported = tmp_path / "out.jsonl"
     assert run_cli("export", exported, "--db", shop).status == 0
-    lines = [orjson.loads(line) for line in exported.read_bytes().splitlines()]  # every line is JSON
+    # Every line is JSON.
+    lines = [orjson.loads(line) for line in exported.read_bytes().splitlines()]
     assert lines[bad - 1]["data"] == "{not json"
     events = run_cli("events", "--from", bad, "--db", shop)
     assert orjson.loads(events.stdout)["data"] == "{not json"

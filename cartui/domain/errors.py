@@ -72,7 +72,8 @@ class CartTooLarge(RuleViolation):
     """A cart past what a checkout may record (events.py): only an imported history
     or rows written by another program can hold one."""
 
-    def __init__(self, cart_id: str, total: int, count: int, max_total: int, max_count: int) -> None:
+    def __init__(self, cart_id: str, total: int, count: int, max_total: int,
+                 max_count: int) -> None:
         super().__init__(
             f"cart {cart_id!r} holds {count} items totalling {total} cents, more than a checkout "
             f"records (at most {max_count} items and {max_total} cents)"

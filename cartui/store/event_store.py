@@ -168,7 +168,8 @@ class EventStore:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open {self.path} as a cartui database: {exc}") from None
         except FileExistsError as exc:  # from mkdir: a file where a directory should be
-            raise StoreError(f"cannot open {self.path}: {exc.filename} is not a directory") from None
+            raise StoreError(
+                f"cannot open {self.path}: {exc.filename} is not a directory") from None
         except OSError as exc:
             raise StoreError(f"cannot open {self.path}: {exc.strerror or exc}") from None
 
@@ -560,8 +561,9 @@ class EventStore:
     def streams(self) -> list[StreamInfo]:
         """Every stream with its version and where it starts and ends in the log."""
         return [StreamInfo(*r) for r in all_rows_of(
-            self.conn, f"SELECT {text_of('stream_id')}, MAX(version), MIN(position), MAX(position), "
-            f"{text_of('MAX(recorded_at)')} FROM events GROUP BY stream_id ORDER BY MIN(position)")]
+            self.conn, f"SELECT {text_of('stream_id')}, MAX(version), MIN(position), "
+            f"MAX(position), {text_of('MAX(recorded_at)')} FROM events GROUP BY stream_id "
+            "ORDER BY MIN(position)")]
 
     def stream_exists(self, stream_id: str) -> bool:
         return self.conn.execute("SELECT 1 FROM events WHERE stream_id = ? LIMIT 1",
