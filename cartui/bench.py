@@ -22,7 +22,7 @@ from .domain import Catalog, evolve, initial_state
 from .ids import time_ordered_uuid
 from .projections import CHECKPOINT_EVERY
 from .service import DEFAULT_SNAPSHOT_EVERY
-from .store import EventStore, decode_event
+from .store import EventStore, decode_event, remove_database
 from .store.baselines import peak_memory_reported
 
 BENCH_START = datetime(2025, 1, 6, tzinfo=timezone.utc)
@@ -452,7 +452,7 @@ class _Bench:
             for name, command, file in measures[turn:] + measures[:turn]:
                 into = self.tmp / "imported.db"  # a gigabyte of databases need not wait for the end
                 times[name].append(_process(command(file, into)))
-                _remove_database(into)
+                remove_database(into)
         rate, plain_rate, random_rate, plain_random_rate = (
             self.events / statistics.median(seconds for seconds, _ in times[name]) for name in times)
         peak, plain_peak = max(p for _, p in times["ours"]), max(p for _, p in times["plain"])
@@ -477,11 +477,6 @@ def _with_random_event_ids(source: Path, target: Path, rng: random.Random) -> No
             end = line.index(b'"', start)
             new_id = str(uuid.UUID(int=rng.getrandbits(128), version=4)).encode()
             out.write(b"".join((line[:start], new_id, line[end:])))
-
-
-def _remove_database(path: Path) -> None:
-    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        file.unlink(missing_ok=True)
 
 
 def _shopping(service, catalog: Catalog, commands: int, rng: random.Random) -> list[tuple]:

@@ -35,7 +35,7 @@ from .money import money
 from .service import CartService
 from .store import (
     ConcurrencyError, EventStore, NotUtf8Text, StoreError, UndecodableEvent, is_lock_wait,
-    is_unreadable_database, parse_timestamp,
+    is_unreadable_database, parse_timestamp, remove_database,
 )
 
 OK, REFUSED, INVALID, CONFLICT = 0, 1, 2, 3  # exit statuses (DESIGN.md)
@@ -377,8 +377,7 @@ def import_(app: App, file: Path) -> None:
     except BaseException:
         if created:  # a failed import leaves no trace, not even an empty database
             app.close()
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(f"{app.db_path}{suffix}").unlink(missing_ok=True)
+            remove_database(app.db_path)
         raise
     if result.appended:
         click.echo(f"imported {result.appended:,} events (positions {result.first_position:,}"

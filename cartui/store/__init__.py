@@ -4,7 +4,7 @@ from .codec import UndecodableEvent, decode_event
 from .rows import NotUtf8Text
 from .event_store import (
     ANY, NO_STREAM, ConcurrencyError, EventStore, NewEvent, RecordedEvent, StoreBusy, StoreError,
-    StreamInfo, is_lock_wait, is_unreadable_database,
+    StreamInfo, is_lock_wait, is_unreadable_database, remove_database,
 )
 from .timestamps import (
     format_timestamp, normalize_timestamp, parse_timestamp, starts_like_timestamp, utc_now,
@@ -14,5 +14,5 @@ __all__ = [
     "UndecodableEvent", "decode_event", "NotUtf8Text", "ANY", "NO_STREAM", "ConcurrencyError",
     "EventStore", "NewEvent", "RecordedEvent", "StoreBusy", "StoreError", "StreamInfo",
     "format_timestamp", "normalize_timestamp", "parse_timestamp", "starts_like_timestamp",
-    "utc_now", "is_lock_wait", "is_unreadable_database",
+    "utc_now", "is_lock_wait", "is_unreadable_database", "remove_database",
 ]

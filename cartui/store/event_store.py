@@ -18,9 +18,11 @@ from typing import Callable, Iterable, Iterator, NamedTuple, Sequence
 
 import orjson
 
-from .rows import TIMESTAMP_LIKE, all_rows_of, rows_of, text_of
+from .rows import all_rows_of, rows_of, text_of
 from .schema import EVENT_ID_EXPR, LEGACY_SCHEMA_SQL, SCHEMA_SQL, STREAM_VERSION_INDEX
-from .timestamps import format_timestamp, normalize_timestamp, utc_now, utc_now_text
+from .timestamps import (
+    TIMESTAMP_LIKE, format_timestamp, normalize_timestamp, utc_now, utc_now_text,
+)
 
 ANY = None  # expected_version: append whatever the stream's version
 NO_STREAM = 0  # expected_version: the stream must not exist yet
@@ -44,6 +46,17 @@ _INDEX_SORT_THREADS = 2
 # What SCHEMA_SQL makes besides the table: made again on open when missing.
 _SCHEMA_OBJECTS = {"events_no_update", "events_no_delete", "events_event_id", "snapshots",
                    "events_stream_position", "events_recorded_at", STREAM_VERSION_INDEX}
+
+
+def database_files(path: str | Path) -> tuple[Path, ...]:
+    """A database's file and those SQLite keeps beside it: WAL, shared memory, journal."""
+    return tuple(Path(f"{path}{suffix}") for suffix in ("", "-wal", "-shm", "-journal"))
+
+
+def remove_database(path: str | Path) -> None:
+    """Delete a database that no connection has open, with every file of it."""
+    for file in database_files(path):
+        file.unlink(missing_ok=True)
 
 
 class StoreError(Exception):
@@ -201,7 +214,7 @@ class EventStore:
         if self.path == ":memory:":
             return False
         target = Path(path).resolve()
-        for own in (Path(self.path + suffix) for suffix in ("", "-wal", "-shm", "-journal")):
+        for own in database_files(self.path):
             if target == own.resolve() or (target.exists() and own.exists()
                                            and os.path.samefile(target, own)):
                 return True
@@ -412,7 +425,7 @@ class EventStore:
         if current > 0 and expected_version is not ANY and not self._has_version(stream_id, current):
             raise ConcurrencyError(f"stream {stream_id!r} is at version "
                                    f"{self.stream_version(stream_id)}, expected {current}")
-        head, head_time = self._head()
+        head, head_time = self.head_position(), self.head_recorded_at()
         recorded = []
         for i, e in enumerate(events, start=1):
             # recorded_at never decreases in position order, whatever the clock says;
@@ -483,9 +496,6 @@ class EventStore:
         return self.conn.execute(
             "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?", (stream_id,)
         ).fetchone()[0]
-
-    def _head(self) -> tuple[int, str | None]:
-        return self.head_position(), self.head_recorded_at()
 
     def head_position(self) -> int:
         return self.conn.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()[0]
@@ -586,9 +596,9 @@ class EventStore:
 # version is NULL, which NOT NULL refuses, when the expected version is one the
 # stream has not reached. recorded_at is NULL too when the head was recorded
 # later than the given time (_HEAD_TIME): _INSERT_ONE_AT_HEAD_TIME_SQL then
-# raises the time to the head's and
-# returns it. Usually the time stands and the position is the cursor's
-# lastrowid: RETURNING would cost as much as the rest of the statement's work.
+# raises the time to the head's and returns it. Usually the time stands and the
+# position is the cursor's lastrowid: RETURNING would cost as much as the rest
+# of the statement's work.
 _NEXT_POSITION_AND_VERSION = """
     NULL, ?,
     CASE WHEN ? = 0 OR EXISTS (SELECT 1 FROM events WHERE stream_id = ? AND version = ?)

@@ -17,7 +17,8 @@ from typing import Iterable, Mapping, Sequence
 import orjson
 
 from .event_store import EventStore
-from .rows import TIMESTAMP_LIKE, all_rows_of, text_of
+from .rows import all_rows_of, text_of
+from .timestamps import TIMESTAMP_LIKE
 
 # Bump when the derived tables' meaning changes: a read model of another
 # format counts as not built, so the next catch-up rebuilds it.

@@ -16,10 +16,6 @@ import sqlite3
 from typing import Iterator, Sequence
 
 
-# recorded_at in SQL as starts_like_timestamp tests it in Python.
-TIMESTAMP_LIKE = "recorded_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]*'"
-
-
 class NotUtf8Text(str):
     """Text read from a column whose bytes are not UTF-8, with U+FFFD for the bad ones."""
 

@@ -7,9 +7,10 @@ import time
 from datetime import datetime, timezone
 
 # The start of a stored timestamp, up to its hour. A row another program wrote may
-# hold any text as recorded_at; what does not start so is no time at all.
-# (TIMESTAMP_LIKE in rows.py is the same test in SQL.)
+# hold any text as recorded_at; what does not start so is no time at all. The same
+# test in Python (starts_like_timestamp) and in SQL, on the recorded_at column.
 _HOUR_PREFIX = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}")
+TIMESTAMP_LIKE = "recorded_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]*'"
 
 
 

@@ -13,7 +13,7 @@ from textual.widgets import Static
 from ...domain import CURRENT_SCHEMA_VERSION, CartState
 from ...history import EventChange, LineChange
 from ...money import money
-from ...store import starts_like_timestamp
+from ..widgets.formatting import exact_time
 from .dialog import Dialog
 
 ARROW = " → "
@@ -124,9 +124,7 @@ class EventDetailScreen(Dialog[None]):
             ("Version", Content(str(event.version))),
             ("Type", Content(event.type)),
             ("Schema", schema),
-            ("Recorded", Content(f"{event.recorded_at[:10]} {event.recorded_at[11:-1]} UTC"
-                                 if starts_like_timestamp(event.recorded_at)
-                                 else event.recorded_at)),  # as another program wrote it
+            ("Recorded", Content(exact_time(event.recorded_at))),
         ]
         return grid([[Content.styled(name, "$text-muted"), value] for name, value in rows])
 
