@@ -19,7 +19,8 @@ from . import errors
 from .catalog import Product
 from .commands import AddItem, ChangeQuantity, CheckOut, Command, CreateCart, RemoveItem
 from .events import (
-    MAX_CART_ITEMS, MAX_CART_TOTAL_CENTS, MAX_CUSTOMER_LENGTH, MAX_LINE_QUANTITY,
+    MAX_CART_ID_LENGTH, MAX_CART_ITEMS, MAX_CART_TOTAL_CENTS, MAX_CUSTOMER_LENGTH,
+    MAX_LINE_QUANTITY,
     CartCheckedOut, CartCreated, ItemAdded, ItemQuantityChanged, ItemRemoved,
 )
 
@@ -93,15 +94,16 @@ def require_open(state: CartState) -> None:
 
 
 def validate_quantity(quantity: object) -> int:
-    """Quantities are whole numbers from 1 to 99 per command."""
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= 99:
+    """Quantities are whole numbers from 1 to MAX_LINE_QUANTITY per command."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int) \
+            or not 1 <= quantity <= MAX_LINE_QUANTITY:
         raise errors.InvalidQuantity(quantity)
     return quantity
 
 
 def validate_cart_id(cart_id: object) -> str:
-    if not isinstance(cart_id, str) or not 1 <= len(cart_id) <= 64 or not cart_id.isprintable() \
-            or cart_id != cart_id.strip():
+    if not isinstance(cart_id, str) or not 1 <= len(cart_id) <= MAX_CART_ID_LENGTH \
+            or not cart_id.isprintable() or cart_id != cart_id.strip():
         raise errors.InvalidCartId(cart_id)
     return cart_id
 

@@ -5,6 +5,8 @@ quantity out of range); `RuleViolation` errors are refused because of the
 cart's current state. The command line maps them to exit statuses 2 and 1.
 """
 
+from .events import MAX_CART_ID_LENGTH, MAX_CUSTOMER_LENGTH, MAX_LINE_QUANTITY
+
 
 class DomainError(Exception):
     """A command or event that the cart rules refuse."""
@@ -29,18 +31,21 @@ class UnknownSku(InvalidInput):
 
 class InvalidQuantity(InvalidInput):
     def __init__(self, quantity: object) -> None:
-        super().__init__(f"quantity must be a whole number from 1 to 99, got {quantity!r}")
+        super().__init__(
+            f"quantity must be a whole number from 1 to {MAX_LINE_QUANTITY}, got {quantity!r}")
         self.quantity = quantity
 
 
 class InvalidCartId(InvalidInput):
     def __init__(self, cart_id: object) -> None:
-        super().__init__(f"cart id must be 1 to 64 visible characters, got {cart_id!r}")
+        super().__init__(
+            f"cart id must be 1 to {MAX_CART_ID_LENGTH} visible characters, got {cart_id!r}")
 
 
 class InvalidCustomer(InvalidInput):
     def __init__(self, customer: str) -> None:
-        super().__init__(f"a customer name holds at most 200 characters, got {len(customer)}")
+        super().__init__(f"a customer name holds at most {MAX_CUSTOMER_LENGTH} characters, "
+                         f"got {len(customer)}")
 
 
 class CartNotFound(RuleViolation):
@@ -63,9 +68,8 @@ class SkuNotInCart(RuleViolation):
 
 class LineLimitExceeded(RuleViolation):
     def __init__(self, sku: str, current: int, adding: int) -> None:
-        super().__init__(
-            f"a line holds at most 99: {sku!r} has {current}, adding {adding} would make {current + adding}"
-        )
+        super().__init__(f"a line holds at most {MAX_LINE_QUANTITY}: {sku!r} has {current}, "
+                         f"adding {adding} would make {current + adding}")
 
 
 class CartTooLarge(RuleViolation):

@@ -28,8 +28,11 @@ MAX_UNIT_PRICE_CENTS = 100_000_000
 MAX_CART_TOTAL_CENTS = 10**12
 MAX_CART_ITEMS = 1_000_000
 MAX_CUSTOMER_LENGTH = 200
+MAX_PRODUCT_NAME_LENGTH = 200
+MAX_SKU_LENGTH = 64
+MAX_CART_ID_LENGTH = 64
 
-Sku = Annotated[str, Field(min_length=1, max_length=64)]
+Sku = Annotated[str, Field(min_length=1, max_length=MAX_SKU_LENGTH)]
 Quantity = Annotated[int, Field(ge=1, le=MAX_LINE_QUANTITY)]
 UnitPriceCents = Annotated[int, Field(ge=0, le=MAX_UNIT_PRICE_CENTS)]
 
@@ -62,7 +65,7 @@ class CartCreated(_Event):
 class ItemAdded(_Event):
     type: Literal["ItemAdded"] = "ItemAdded"
     sku: Sku
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=MAX_PRODUCT_NAME_LENGTH)]
     unit_price_cents: UnitPriceCents
     quantity: Quantity
 

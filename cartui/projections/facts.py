@@ -12,7 +12,8 @@ accepts (tests/test_projections.py holds it to that on random data).
 import orjson
 
 from ..domain.events import (
-    CURRENT_SCHEMA_VERSION, MAX_CART_ITEMS, MAX_CART_TOTAL_CENTS, MAX_UNIT_PRICE_CENTS,
+    CURRENT_SCHEMA_VERSION, MAX_CART_ITEMS, MAX_CART_TOTAL_CENTS, MAX_CUSTOMER_LENGTH,
+    MAX_LINE_QUANTITY, MAX_PRODUCT_NAME_LENGTH, MAX_SKU_LENGTH, MAX_UNIT_PRICE_CENTS,
     CartCheckedOut, CartCreated, ItemAdded, ItemQuantityChanged, ItemRemoved,
 )
 from ..store import NotUtf8Text, UndecodableEvent, decode_event
@@ -28,7 +29,7 @@ from ..store import NotUtf8Text, UndecodableEvent, decode_event
 def _cart_created(d: dict):
     if not d or (len(d) == 1 and "customer" in d):
         customer = d.get("customer")
-        if customer is None or type(customer) is str and len(customer) <= 200:
+        if customer is None or type(customer) is str and len(customer) <= MAX_CUSTOMER_LENGTH:
             return (customer,)
     return None
 
@@ -37,8 +38,9 @@ def _item_added(d: dict):
     if len(d) == 4:
         sku, quantity = d.get("sku"), d.get("quantity")
         name, price = d.get("name"), d.get("unit_price_cents")
-        if type(sku) is str and 0 < len(sku) <= 64 and type(quantity) is int \
-                and 0 < quantity <= 99 and type(name) is str and 0 < len(name) <= 200 \
+        if type(sku) is str and 0 < len(sku) <= MAX_SKU_LENGTH and type(quantity) is int \
+                and 0 < quantity <= MAX_LINE_QUANTITY \
+                and type(name) is str and 0 < len(name) <= MAX_PRODUCT_NAME_LENGTH \
                 and type(price) is int and 0 <= price <= MAX_UNIT_PRICE_CENTS:
             return (sku, quantity, price)
     return None
@@ -47,8 +49,8 @@ def _item_added(d: dict):
 def _item_quantity_changed(d: dict):
     if len(d) == 2:
         sku, quantity = d.get("sku"), d.get("quantity")
-        if type(sku) is str and 0 < len(sku) <= 64 and type(quantity) is int \
-                and 0 < quantity <= 99:
+        if type(sku) is str and 0 < len(sku) <= MAX_SKU_LENGTH and type(quantity) is int \
+                and 0 < quantity <= MAX_LINE_QUANTITY:
             return (sku, quantity)
     return None
 
@@ -56,7 +58,7 @@ def _item_quantity_changed(d: dict):
 def _item_removed(d: dict):
     if len(d) == 1:
         sku = d.get("sku")
-        if type(sku) is str and 0 < len(sku) <= 64:
+        if type(sku) is str and 0 < len(sku) <= MAX_SKU_LENGTH:
             return (sku,)
     return None
 
