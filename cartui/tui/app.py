@@ -13,7 +13,7 @@ from bisect import bisect_right
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 from rich.text import Text
 from textual import on, work
@@ -91,9 +91,9 @@ KEYS: dict[str, list[Binding]] = {
         key("g", "app.go_to", "go to", "Go to a position or a time", priority=True),
         key("space", "app.toggle_play", "play", "Play or pause the history from the cursor",
             priority=True),
-        key("left_square_bracket", "app.slower", "slower", "Play slower (1x, 2x, 10x, real time)",
+        key("left_square_bracket", "app.slower", "slower", "Play slower (real time, 1x, 2x, 10x)",
             show="[", group=SPEED, priority=True),
-        key("right_square_bracket", "app.faster", "faster", "Play faster (1x, 2x, 10x, real time)",
+        key("right_square_bracket", "app.faster", "faster", "Play faster (real time, 1x, 2x, 10x)",
             show="]", group=SPEED, priority=True),
         key("x", "app.toggle_skip", "what-if",
             "What-if: skip or restore the event at the cursor (the store is untouched)",
@@ -546,16 +546,18 @@ class CartuiApp(App):
             self.say("No cart here: n creates one, c picks one.", severity="warning")
         return self.selected_cart
 
-    def run_command(self, command: Callable[[], CommandResult], cart_id: str
+    def run_command(self, command: Callable[[], CommandResult], cart_id: str,
+                    hints: Mapping[type[errors.DomainError], str] | None = None
                     ) -> CommandResult | None:
-        """Run one service command on a cart; a refusal becomes a notification.
-        Its result, or None when it did not run.
+        """Run one service command on a cart; a refusal becomes a notification, with
+        the hint `hints` gives for its kind, if any. Its result, or None when it did not run.
 
         The cart being edited stays in the Cart pane (pinned) whatever else gets appended."""
         try:
             result = command()
         except errors.DomainError as exc:
-            self.say(str(exc), title="Refused", severity="error")
+            hint = next((h for kind, h in (hints or {}).items() if isinstance(exc, kind)), None)
+            self.say(f"{exc}: {hint}" if hint else str(exc), title="Refused", severity="error")
             return None
         except StoreBusy:
             self.say("Another process held the database for too long, so the change was "
@@ -656,7 +658,10 @@ class CartuiApp(App):
             return
         current = self.history.cart_at(cart_id).state.lines.get(sku)
         quantity = (current.quantity if current else 0) + delta
-        self.run_command(lambda: self.service.change_quantity(cart_id, sku, quantity), cart_id)
+        # The domain refuses 0 as a quantity: what the user wants then is to remove the line.
+        hints = {errors.InvalidQuantity: "del removes the line"} if delta < 0 else None
+        self.run_command(lambda: self.service.change_quantity(cart_id, sku, quantity), cart_id,
+                         hints)
 
     def action_remove_line(self) -> None:
         if self._refuse_unless_present() or (cart_id := self._selected_cart_or_say()) is None:

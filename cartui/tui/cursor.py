@@ -9,10 +9,12 @@ positions makes a what-if; playback speeds live here too.
 
 from dataclasses import dataclass, field
 
-# (label, events per second); None replays the recorded gaps between events.
+# (label, events per second), slowest first; None replays the recorded gaps between
+# events. Real time is the slow end: people add to a cart seconds or minutes apart.
 SPEEDS: tuple[tuple[str, float | None], ...] = (
-    ("1x", 2.0), ("2x", 4.0), ("10x", 20.0), ("real time", None),
+    ("real time", None), ("1x", 2.0), ("2x", 4.0), ("10x", 20.0),
 )
+FIRST_SPEED = 1  # 1x
 # "Real time" waits at most this long between two events: the demo history has
 # gaps of hours that nobody wants to sit through.
 LONGEST_REAL_TIME_GAP = 5.0
@@ -28,7 +30,7 @@ class HistoryCursor:
     head: int = 0
     position: int = 0
     skipped: frozenset[int] = field(default_factory=frozenset)
-    speed_index: int = 0
+    speed_index: int = FIRST_SPEED
     playing: bool = False
 
     # -- where we are ----------------------------------------------------------------------

@@ -286,9 +286,13 @@ async def test_play_pause_and_speed(demo_app):
         await pilot.pause(0.2)
         assert demo_app.cursor.position == stopped_at
         assert "paused 10x" in text_of(demo_app, "#history-info")
-        await pilot.press("]", "]")
+        await pilot.press("]")
+        assert demo_app.cursor.speed_label == "10x"  # the fastest stays the fastest
+        await pilot.press("[", "[", "[")
+        assert demo_app.cursor.speed_label == "real time"  # the recorded gaps: the slow end
+        await pilot.press("[")
         assert demo_app.cursor.speed_label == "real time"
-        await pilot.press("[", "[", "[", "[")
+        await pilot.press("]")
         assert demo_app.cursor.speed_label == "1x"
 
 
@@ -301,7 +305,7 @@ async def test_playing_reaches_the_present_and_goes_live(demo_app):
 
 
 async def test_real_time_replays_recorded_gaps(demo_app):
-    demo_app.cursor.speed_index = 3
+    demo_app.cursor.speed_index = 0  # real time, the slow end
     async with demo_app.run_test(size=(120, 35)) as pilot:
         await settle(pilot)
         # The demo's shortest gap between two events is a few milliseconds: played as recorded.
@@ -389,7 +393,17 @@ async def test_quantity_below_one_is_refused_with_the_domain_reason(demo_app):
         await pilot.press("minus")
         await settle(pilot)
         assert demo_app.store.head_position() == head
-        assert any("1 to 99" in n for n in notices(demo_app))
+        assert "quantity must be a whole number from 1 to 99, got 0: del removes the line" \
+            in notices(demo_app)
+        cart_id = demo_app.selected_cart
+        demo_app.run_command(lambda: demo_app.service.change_quantity(cart_id, "COF-ESP-1KG", 99),
+                             cart_id)
+        await settle(pilot)
+        head = demo_app.store.head_position()
+        await pilot.press("plus")  # the other end: no hint, there is nothing else to do
+        await settle(pilot)
+        assert demo_app.store.head_position() == head
+        assert "quantity must be a whole number from 1 to 99, got 100" in notices(demo_app)
 
 
 async def test_edits_are_refused_in_the_past_and_say_how_to_return(demo_app):
@@ -981,14 +995,17 @@ def test_cursor_what_if_blocks_edits_and_end_clears_it():
 def test_cursor_speeds_and_real_time_gaps():
     cursor = HistoryCursor(head=10)
     assert cursor.speed_label == "1x" and cursor.delay_before_next() == 0.5
-    cursor.slower()
-    assert cursor.speed_label == "1x"
     cursor.faster()
     cursor.faster()
     assert cursor.speed_label == "10x" and cursor.delay_before_next(100.0) == 0.05
     cursor.faster()
-    cursor.faster()
+    assert cursor.speed_label == "10x"
+    cursor.slower()
+    cursor.slower()
+    cursor.slower()
     assert cursor.real_time and cursor.speed_label == "real time"
+    cursor.slower()
+    assert cursor.real_time
     assert cursor.delay_before_next(1.5) == 1.5
     assert cursor.delay_before_next(3600.0) == LONGEST_REAL_TIME_GAP  # hours are shortened
     assert cursor.delay_before_next(-1.0) == cursor.delay_before_next(0.0) == SHORTEST_REAL_TIME_GAP
