@@ -81,12 +81,14 @@ class CartPane(Vertical):
         self._preferred_sku = None
         table.clear(columns=True)
         # Figures as wide as they need; the item name takes the rest (each column
-        # has a cell of padding on both sides, and a long cart a 1-cell scrollbar).
+        # has a cell of padding on both sides, and a cart longer than the table a
+        # 1-cell scrollbar: the header row and the lines all fit, or not).
         widths = [max([len(heading)] + [len(cell) for cell in cells]) for heading, cells in (
             ("Qty", [str(l.quantity) for l in cart.lines.values()]),
             ("Price", [money(l.unit_price_cents) for l in cart.lines.values()]),
             ("Total", [money(l.line_total_cents) for l in cart.lines.values()]))]
-        item_width = max(8, self.content_region.width - sum(widths) - 2 * 4 - 2)
+        scrollbar = 1 if 1 + len(cart.lines) > table.size.height else 0
+        item_width = max(8, self.content_region.width - sum(widths) - 2 * 4 - scrollbar)
         table.add_column("Item", key="item", width=item_width)
         for heading, width in zip(("Qty", "Price", "Total"), widths):
             table.add_column(Text(heading, justify="right"), key=heading.lower(), width=width)
