@@ -150,6 +150,7 @@ async def test_panes_show_the_world_as_of_the_cursor(demo_app):
         figures = text_of(demo_app, "#projection-figures")
         assert f"Orders {expected.orders:,}" in figures
         assert f"Open {expected.carts_open:,}" in figures
+        assert f"of which abandoned {expected.carts_abandoned:,}" in figures  # a subset of open
         cart = history.cart_at(demo_app.selected_cart, 1200).state
         assert sum(cart_lines(demo_app).values()) == cart.item_count
 

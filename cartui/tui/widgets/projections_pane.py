@@ -79,8 +79,9 @@ class ProjectionsPane(VerticalScroll):
             return  # the event at the cursor moved no figure
         self._shown = (p, product_names)
         figures = _figure_lines(self.content_region.width - 1, [
-            [("Open", count(p.carts_open)), ("Checked out", count(p.carts_checked_out)),
-             ("Abandoned", count(p.carts_abandoned))],
+            # Abandoned carts are open carts gone quiet: said so, not a third group.
+            [("Open", count(p.carts_open)), ("of which abandoned", count(p.carts_abandoned)),
+             ("Checked out", count(p.carts_checked_out))],
             [("Orders", count(p.orders)), ("Revenue", money(p.revenue_cents)),
              ("Average", money(p.average_order_cents))],
         ])
