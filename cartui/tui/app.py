@@ -8,6 +8,8 @@ cart rule. The cursor model (cartui.tui.cursor) decides where in history we are.
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import time
 from bisect import bisect_right
 from datetime import datetime
@@ -27,7 +29,7 @@ from textual.worker import WorkerFailed, get_current_worker
 
 from ..domain import Catalog, errors, require_open
 from ..history import History
-from ..importer import ExportRefused, export_file
+from ..importer import ExportRefused, ImportFileError, export_file, import_file
 from ..service import CartService, CommandResult
 from ..store import (
     ConcurrencyError, EventStore, StoreBusy, StoreError, is_unreadable_database, parse_timestamp,
@@ -37,7 +39,7 @@ from .cursor import BIG_STEP, HistoryCursor
 from .palette import CartuiCommands
 from .screens import (
     CartPickerScreen, EventDetailScreen, EventFilterScreen, ExportScreen, GoToScreen, HelpScreen,
-    NewCartScreen, ProductPickerScreen,
+    ImportScreen, NewCartScreen, ProductPickerScreen,
 )
 from .widgets.cart_pane import CartPane
 from .widgets.event_log import EventFilter, EventLog, positions_matching
@@ -133,7 +135,7 @@ KEYS: dict[str, list[Binding]] = {
             show="⇧⇥", group=REGION),
         key("question_mark,f1", "app.help", "help", "Help: every key", show="?"),
         key("ctrl+p", "app.command_palette", "palette",
-            "Command palette: every action, export, themes", show="^p"),
+            "Command palette: every action, import, export, themes", show="^p"),
         key("q", "app.quit", "quit", "Quit cartui"),
     ],
 }
@@ -211,6 +213,8 @@ class CartuiApp(App):
         self._projections_tip: int | None = None
         # (monotonic start, whether it is a rebuild) while a catch-up or rebuild runs.
         self._projections_work: tuple[float, bool] | None = None
+        # The file an import worker is appending (it holds the write lock meanwhile).
+        self._importing: str | None = None
         # Why the app left early: the database could not be read (see _handle_exception).
         self.database_error: BaseException | None = None
 
@@ -527,6 +531,11 @@ class CartuiApp(App):
 
     def _refuse_unless_present(self) -> bool:
         """True (and says why, and how to get back) when an edit may not append now."""
+        if self._importing is not None:
+            # An edit would wait for the import's write lock, the screen frozen meanwhile.
+            self.say(f"An import of {self._importing} is appending: edits wait until it ends.",
+                     title="Busy", severity="warning")
+            return True
         cursor = self.cursor
         if cursor.editable:
             return False
@@ -814,7 +823,46 @@ class CartuiApp(App):
             self.say(f"Projections up to date ({count(message.folded)} events folded).")
         self.refresh_view()
 
-    # -- long work: export -------------------------------------------------------------------
+    # -- long work: import and export --------------------------------------------------------
+
+    def action_import(self) -> None:
+        if self._importing is not None:
+            self.say(f"An import of {self._importing} is running: one at a time.",
+                     severity="warning")
+            return
+        self.open(ImportScreen(str(Path.cwd()) + os.sep),
+                  lambda path: path and self.import_events(path))
+
+    @work(thread=True, exclusive=True, group="import")
+    def import_events(self, path: str) -> None:
+        """Import a file as `cartui import` does, on a connection of its own: every line
+        checked, then all of it appended or nothing. Edits wait until it ends."""
+        self._importing = path
+        store = self._worker_store()
+        try:
+            service = self.service if store is self.store else CartService(store, self.catalog)
+            result = import_file(store, service, path, lambda done, total: self.post_message(
+                TaskBar.Progress(f"Importing {path}", done, total)))
+        except ImportFileError as exc:
+            self.post_message(TaskBar.Done(f"Nothing imported: {path} {exc}", ok=False))
+            return
+        except (OSError, StoreError, ConcurrencyError, sqlite3.Error) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            self.post_message(TaskBar.Done(f"Import failed, nothing imported: {reason}", ok=False))
+            return
+        finally:
+            self._importing = None
+            if store is not self.store:
+                store.close()
+        if result.appended:
+            message = (f"Imported {count(result.appended)} events from {path} (positions "
+                       f"{count(result.first_position)}..{count(result.last_position)}), "
+                       f"skipped {count(result.skipped)} already stored")
+        else:
+            message = (f"Nothing to import from {path}: "
+                       f"{count(result.skipped)} events already stored")
+        self.call_from_thread(self.head_changed)  # at once, not at the next poll
+        self.post_message(TaskBar.Done(message))
 
     def action_export(self) -> None:
         stamp = self.clock().strftime("%Y%m%d-%H%M%S")
@@ -875,6 +923,8 @@ class CartuiApp(App):
                                  partial(self.run_action, binding.action.removeprefix("app."))))
         commands.append(("Export events…", "Write every event to a JSON Lines file",
                          self.action_export))
+        commands.append(("Import events…", "Append the events of a JSON Lines file: all "
+                         "checked first, then all of them or none", self.action_import))
         commands.append(("Rebuild projections", "Drop the stored read models and fold the "
                          "whole log again, with progress", self.action_rebuild_projections))
         return commands

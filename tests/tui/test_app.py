@@ -12,6 +12,7 @@ from textual.content import Content
 from textual.widgets import DataTable, Input, Static
 
 from cartui.demo import write_demo
+from cartui.importer import export_file
 from cartui.resources import load_catalog
 from cartui.service import CartService
 from cartui.store import ConcurrencyError, EventStore, StoreBusy, StoreError, parse_timestamp
@@ -704,6 +705,84 @@ async def test_export_never_writes_over_the_database(demo_app, demo_db, suffix):
     assert demo_db.read_bytes()[:100] == before[:100] and demo_app.store.head_position() > 0
 
 
+def palette_command(app, name: str):
+    return next(command for title, _, command in app.palette_commands() if title == name)
+
+
+async def test_import_from_the_palette_appends_a_file_in_a_worker(demo_db, empty_app, tmp_path):
+    exported = tmp_path / "demo.jsonl"
+    with EventStore(demo_db) as store:
+        lines = export_file(store, exported)
+    async with empty_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        palette_command(empty_app, "Import events…")()
+        await type_in(pilot, str(exported))
+        await pilot.press("enter")
+        await empty_app.workers.wait_for_complete()
+        await settle(pilot)
+        assert empty_app.store.head_position() == lines
+        assert empty_app.cursor.head == lines and empty_app.cursor.live  # shown at once
+        assert f"Imported {lines:,} events from {exported} (positions 1..{lines:,}), " \
+            "skipped 0 already stored" in notices(empty_app)
+        assert "Orders" in text_of(empty_app, "#projection-figures")
+        empty_app.import_events(str(exported))  # the same file again changes nothing
+        await empty_app.workers.wait_for_complete()
+        await settle(pilot)
+        assert empty_app.store.head_position() == lines
+        assert f"Nothing to import from {exported}: {lines:,} events already stored" \
+            in notices(empty_app)
+
+
+async def test_import_of_a_bad_file_names_the_line_and_appends_nothing(demo_app, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    good = demo_app.store.get(1).export_line().replace(b'"cart-', b'"other-')
+    bad.write_bytes(good + b"\n" + b"{not json\n")
+    head = demo_app.store.head_position()
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        demo_app.import_events(str(bad))
+        await demo_app.workers.wait_for_complete()
+        await settle(pilot)
+        assert demo_app.store.head_position() == head
+        assert any(n.startswith(f"Nothing imported: {bad} line 2: not valid JSON")
+                   for n in notices(demo_app))
+
+
+async def test_import_dialog_refuses_what_it_cannot_read(demo_app, tmp_path):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        palette_command(demo_app, "Import events…")()
+        missing = tmp_path / "nope.jsonl"
+        for typed, why in [("", "type the path of the file to read"),
+                           (str(tmp_path), f"{tmp_path} is a folder: add a file name"),
+                           (str(missing), f"{missing} does not exist")]:
+            await type_in(pilot, typed)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert str(pilot.app.screen.query_one("ErrorLine").render()) == why
+        await pilot.press("escape")
+        assert pilot.app.screen is demo_app.main
+
+
+async def test_edits_wait_while_an_import_appends(demo_app):
+    async with demo_app.run_test(size=(120, 35), notifications=True) as pilot:
+        await settle(pilot)
+        head = demo_app.store.head_position()
+        demo_app._importing = "big.jsonl"  # as the import worker marks its run
+        await pilot.press("n")
+        await settle(pilot)
+        assert pilot.app.screen is demo_app.main  # no dialog: nothing could be saved now
+        assert "An import of big.jsonl is appending: edits wait until it ends." in notices(demo_app)
+        palette_command(demo_app, "Import events…")()
+        await settle(pilot)
+        assert pilot.app.screen is demo_app.main
+        assert "An import of big.jsonl is running: one at a time." in notices(demo_app)
+        demo_app._importing = None
+        await pilot.press("n", "enter")
+        await settle(pilot)
+        assert demo_app.store.head_position() == head + 1
+
+
 # -- the stored projections -----------------------------------------------------------------
 
 
@@ -771,6 +850,7 @@ async def test_rebuild_from_the_palette_list(demo_app):
 APPEND_FROM_ANOTHER_PROCESS = """
 import sys
 from cartui.demo import write_demo
+from cartui.importer import export_file
 from cartui.resources import load_catalog
 from cartui.service import CartService
 from cartui.store import EventStore
@@ -957,7 +1037,7 @@ async def test_palette_leaves_out_textuals_key_panel(demo_app):
 
 def test_palette_offers_every_action_and_export(demo_app):
     names = [name for name, _, _ in demo_app.palette_commands()]
-    assert "Export events…" in names
+    assert "Export events…" in names and "Import events…" in names
     assert "Rebuild projections" in names
     for binding in MAIN_BINDINGS:
         if not binding.action.startswith(("app.focus", "app.command_palette")):

@@ -6,8 +6,9 @@ from .event_filter import EventFilterScreen
 from .export import ExportScreen
 from .goto import GoToScreen
 from .help import HelpScreen
+from .import_events import ImportScreen
 from .new_cart import NewCartScreen
 from .product_picker import ProductPickerScreen
 
 __all__ = ["CartPickerScreen", "EventDetailScreen", "EventFilterScreen", "ExportScreen",
-           "GoToScreen", "HelpScreen", "NewCartScreen", "ProductPickerScreen"]
+           "GoToScreen", "HelpScreen", "ImportScreen", "NewCartScreen", "ProductPickerScreen"]
