@@ -74,11 +74,15 @@ class App:
     @property
     def store(self) -> EventStore:
         """The store, which must exist already: a command never creates a
-        database by mistake (a typo in --db is an error, not a new empty file)."""
-        if self._store is None and not self.db_path.exists():
+        database by mistake (a typo in --db is an error, not a new empty file).
+        An empty file (`touch`) is none yet either: reading it must not write a schema."""
+        if self._store is None and (not self.db_path.exists() or self._is_empty_file()):
             raise CliError(f"no cartui database at {self.db_path} (`cartui new`, `cartui import` "
                            "or `cartui demo` create one)")
         return self.open_store()
+
+    def _is_empty_file(self) -> bool:
+        return self.db_path.is_file() and self.db_path.stat().st_size == 0
 
     def open_store(self) -> EventStore:
         """The store, creating the database if needed (new, import, demo, the app)."""

@@ -197,6 +197,17 @@ def test_a_missing_database_is_not_created_by_reading_commands(run_cli, tmp_db):
     assert not tmp_db.exists()
 
 
+def test_an_empty_file_is_no_database_and_reading_it_writes_nothing(run_cli, tmp_db):
+    tmp_db.touch()
+    for command in (["show", "cart-1"], ["carts"], ["events"], ["verify"], ["export"]):
+        result = run_cli(*command, "--db", tmp_db)
+        assert result.status == 2
+        assert result.error_lines[0].startswith(f"error: no cartui database at {tmp_db} ")
+    assert tmp_db.stat().st_size == 0
+    assert run_cli("new", "--cart", "cart-1", "--db", tmp_db).status == 0  # writing commands may
+    assert run_cli("show", "cart-1", "--db", tmp_db).status == 0
+
+
 def test_a_failed_import_into_a_new_database_leaves_no_file(run_cli, tmp_db, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text("{not json\n")
