@@ -29,7 +29,8 @@ it (or than the database's newest event) is recorded at that later time.
 
 import os
 import queue
-import tempfile
+import secrets
+import stat
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -109,12 +110,15 @@ class ExportRefused(Exception):
 
 def export_file(store: EventStore, path: str | Path, progress: Progress | None = None) -> int:
     """`export_events` into a file, written beside it and renamed: the file is never
-    left half written, and the database itself (or its WAL) is never the file."""
+    left half written, and the database itself (or its WAL) is never the file.
+    The file gets the mode a new file gets (the umask's), or keeps the one it had."""
     path = Path(path)
     if store.is_own_file(path):
         raise ExportRefused(f"{path} is the database being exported: choose another file")
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        handle, temporary = _new_file_beside(path)
+        if path.exists():
+            os.chmod(handle, stat.S_IMODE(path.stat().st_mode))
     except OSError as exc:
         raise ExportRefused(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
@@ -125,6 +129,13 @@ def export_file(store: EventStore, path: str | Path, progress: Progress | None =
         Path(temporary).unlink(missing_ok=True)
         raise
     return count
+
+
+def _new_file_beside(path: Path) -> tuple[int, str]:
+    """A new hidden file in `path`'s folder, opened for writing, with the mode the umask
+    gives a new file (tempfile.mkstemp's are private: an export is often for others)."""
+    temporary = str(path.with_name(f".{path.name}.{secrets.token_hex(8)}"))
+    return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), temporary
 
 
 def import_file(store: EventStore, service: CartService, path: str | Path,

@@ -5,6 +5,7 @@ import json
 import os
 import queue
 import signal
+import stat
 import sqlite3
 import subprocess
 import sys
@@ -285,7 +286,7 @@ def test_demo_writes_the_history_once(run_cli, tmp_db):
     (["show", "cart-open", "--at", "0"], 2, "cart 'cart-open' does not exist at position 0"),
     (["show", "cart-open", "--at", "1", "--at-time", "2026-01-01T00:00:00Z"], 2, "not both"),
     (["show", "cart-open", "--at-time", "2026-01-01T00:00:00"], 2, "has no timezone"),
-    (["show", "cart-open", "--at-time", "yesterday"], 2, "--at-time"),
+    (["show", "cart-open", "--at-time", "yesterday"], 2, "--at-time: not a time: 'yesterday' (like"),
     # Valid ISO-8601, but a year 0 or 10000 in UTC.
     (["show", "cart-open", "--at-time", "0001-01-01T00:00:00+05:00"], 2, "out of range in UTC"),
     (["projections", "--at-time", "9999-12-31T23:59:59-05:00"], 2, "out of range in UTC"),
@@ -317,6 +318,23 @@ def test_export_never_writes_over_the_database(run_cli, shop, tmp_path, target):
     assert result.error_lines == [
         f"error: {path} is the database being exported: choose another file"]
     assert log_of(shop) == before
+
+
+def test_export_makes_a_file_others_may_read_and_keeps_an_existing_files_mode(
+        run_cli, shop, tmp_path):
+    new, kept = tmp_path / "new.jsonl", tmp_path / "kept.jsonl"
+    kept.write_text("old\n")
+    kept.chmod(0o640)
+    umask = os.umask(0o022)
+    try:
+        assert run_cli("export", new, "--db", shop).status == 0
+        assert run_cli("export", kept, "--db", shop).status == 0
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(new.stat().st_mode) == 0o644  # as any new file, not private
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o640
+    assert kept.read_bytes() == new.read_bytes() != b"old\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_empty_cart_cannot_be_checked_out(run_cli, tmp_db):
