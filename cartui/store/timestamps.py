@@ -32,7 +32,10 @@ def parse_timestamp(text: str) -> datetime:
     """An ISO-8601 instant; a time without a zone is refused, `Z` means UTC."""
     if not isinstance(text, str):
         raise ValueError(f"not a timestamp: {text!r}")
-    moment = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    except ValueError:
+        raise ValueError(f"not a time: {text!r} (like 2026-01-06T14:00:00Z)") from None
     if moment.tzinfo is None:
         raise ValueError(f"timestamp {text!r} has no timezone (add Z for UTC)")
     try:
