@@ -385,9 +385,10 @@ def import_(app: App, file: Path) -> None:
         raise
     if result.appended:
         click.echo(f"imported {result.appended:,} events (positions {result.first_position:,}"
-                   f"..{result.last_position:,}), skipped {result.skipped:,} already stored")
+                   f"..{result.last_position:,}), skipped {result.skipped:,} already stored "
+                   "or repeated")
     else:
-        click.echo(f"nothing to import: {result.skipped:,} events already stored")
+        click.echo(f"nothing to import: {result.skipped:,} events already stored or repeated")
 
 
 @command()
@@ -493,7 +494,7 @@ def rebuild(app: App) -> None:
     count = history.rebuild(_catch_up_progress("rebuilding", delay=0))
     seconds = time.perf_counter() - started
     click.echo(f"rebuilt {len(PROJECTION_NAMES)} projections ({', '.join(PROJECTION_NAMES)}) "
-               f"from {count:,} events in {seconds:.1f} s")
+               f"from {count:,} events in {seconds:.2f} s")
 
 
 @command()

@@ -85,7 +85,7 @@ def test_importing_the_same_file_twice_changes_nothing(run_cli, target, tmp_path
     after_first = log_of(target)
     second = run_cli("import", file, "--db", target)
     assert second.status == 0
-    assert "nothing to import: 4 events already stored" in second.stdout
+    assert second.stdout == "nothing to import: 4 events already stored or repeated\n"
     assert log_of(target) == after_first
 
 
@@ -126,6 +126,14 @@ def test_a_line_repeated_in_the_file_is_skipped(target, tmp_path):
         result = import_file(store, CartService(store, load_catalog()), file)
         assert (result.appended, result.skipped) == (4, 2)
         assert [r.version for r in store.read_all(1, stream_id="cart-a")] == [1, 2, 3, 4]
+
+
+def test_the_command_line_counts_repeated_lines_with_the_stored_ones(run_cli, tmp_path):
+    cart = good_cart()
+    file = write_lines(tmp_path / "f.jsonl", [cart[0], cart[1], cart[1], cart[2], cart[3]])
+    result = run_cli("import", file, "--db", tmp_path / "new.db")
+    assert result.stdout == ("imported 4 events (positions 1..4), "
+                             "skipped 1 already stored or repeated\n")
 
 
 # -- what is kept ----------------------------------------------------------------------------

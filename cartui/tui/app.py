@@ -638,13 +638,20 @@ class CartuiApp(App):
             self.say("The Cart pane shows the cart of the event at the cursor.")
         self.refresh_view()
 
-    def action_add_item(self) -> None:
-        if self._refuse_unless_present() or (cart_id := self._selected_cart_or_say()) is None:
-            return
-        try:  # before the product is chosen, not after
+    def _refuse_unless_open(self, cart_id: str) -> bool:
+        """True (and says why) when the cart takes no change: asked before the app
+        works out a product or a quantity, which would be refused for the wrong reason."""
+        try:
             require_open(self.history.cart_at(cart_id).state)
         except errors.DomainError as exc:
             self.say(str(exc), title="Refused", severity="error")
+            return True
+        return False
+
+    def action_add_item(self) -> None:
+        if self._refuse_unless_present() or (cart_id := self._selected_cart_or_say()) is None:
+            return
+        if self._refuse_unless_open(cart_id):  # before the product is chosen, not after
             return
 
         def add(answer: tuple[str, int] | None) -> None:
@@ -663,8 +670,8 @@ class CartuiApp(App):
     def action_change_quantity(self, delta: int) -> None:
         if self._refuse_unless_present() or (cart_id := self._selected_cart_or_say()) is None:
             return
-        if (sku := self._selected_line()) is None:
-            return
+        if (sku := self._selected_line()) is None or self._refuse_unless_open(cart_id):
+            return  # (a closed cart at 99 would otherwise hear that 100 is too many)
         current = self.history.cart_at(cart_id).state.lines.get(sku)
         quantity = (current.quantity if current else 0) + delta
         # The domain refuses 0 as a quantity: what the user wants then is to remove the line.
@@ -857,10 +864,10 @@ class CartuiApp(App):
         if result.appended:
             message = (f"Imported {count(result.appended)} events from {path} (positions "
                        f"{count(result.first_position)}..{count(result.last_position)}), "
-                       f"skipped {count(result.skipped)} already stored")
+                       f"skipped {count(result.skipped)} already stored or repeated")
         else:
             message = (f"Nothing to import from {path}: "
-                       f"{count(result.skipped)} events already stored")
+                       f"{count(result.skipped)} events already stored or repeated")
         self.call_from_thread(self.head_changed)  # at once, not at the next poll
         self.post_message(TaskBar.Done(message))
 

@@ -406,6 +406,13 @@ async def test_quantity_below_one_is_refused_with_the_domain_reason(demo_app):
         await settle(pilot)
         assert demo_app.store.head_position() == head
         assert "quantity must be a whole number from 1 to 99, got 100" in notices(demo_app)
+        demo_app.run_command(lambda: demo_app.service.check_out(cart_id), cart_id)
+        await settle(pilot)
+        head = demo_app.store.head_position()
+        await pilot.press("plus")  # closed: that is the reason, whatever the quantity
+        await settle(pilot)
+        assert demo_app.store.head_position() == head
+        assert notices(demo_app)[-1] == f"cart {cart_id!r} is checked out and accepts nothing more"
 
 
 async def test_edits_are_refused_in_the_past_and_say_how_to_return(demo_app):
@@ -603,6 +610,20 @@ async def test_cart_picker_chooses_the_cart_to_show(demo_app):
         assert other in text_of(demo_app, "#cart-header")
 
 
+async def test_cart_picker_shows_a_dash_for_no_customer_and_an_empty_one(demo_app):
+    for cart_id, customer in [("cart-nobody", None), ("cart-blank", "")]:
+        demo_app.service.create_cart(cart_id, customer)
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await demo_app.workers.wait_for_complete()
+        await settle(pilot)
+        picker = pilot.app.screen
+        carts = {cart.cart_id: cart for cart in picker.carts}
+        for cart_id in ("cart-nobody", "cart-blank"):
+            assert str(picker.cells(carts[cart_id], [])[1]) == "—"
+
+
 async def test_filter_the_event_stream_by_cart(demo_app):
     cart = demo_app.store.get(1).stream_id
     mine = [r.position for r in demo_app.store.read_all(1, stream_id=cart)]
@@ -723,13 +744,13 @@ async def test_import_from_the_palette_appends_a_file_in_a_worker(demo_db, empty
         assert empty_app.store.head_position() == lines
         assert empty_app.cursor.head == lines and empty_app.cursor.live  # shown at once
         assert f"Imported {lines:,} events from {exported} (positions 1..{lines:,}), " \
-            "skipped 0 already stored" in notices(empty_app)
+            "skipped 0 already stored or repeated" in notices(empty_app)
         assert "Orders" in text_of(empty_app, "#projection-figures")
         empty_app.import_events(str(exported))  # the same file again changes nothing
         await empty_app.workers.wait_for_complete()
         await settle(pilot)
         assert empty_app.store.head_position() == lines
-        assert f"Nothing to import from {exported}: {lines:,} events already stored" \
+        assert f"Nothing to import from {exported}: {lines:,} events already stored or repeated" \
             in notices(empty_app)
 
 
@@ -754,7 +775,7 @@ async def test_import_dialog_refuses_what_it_cannot_read(demo_app, tmp_path):
         palette_command(demo_app, "Import events…")()
         missing = tmp_path / "nope.jsonl"
         for typed, why in [("", "type the path of the file to read"),
-                           (str(tmp_path), f"{tmp_path} is a folder: add a file name"),
+                           (str(tmp_path), f"{tmp_path} is a folder: choose a file in it"),
                            (str(missing), f"{missing} does not exist")]:
             await type_in(pilot, typed)
             await pilot.press("enter")
@@ -952,7 +973,8 @@ async def test_markup_in_data_is_shown_literally(empty_app):
         await settle(pilot)
         assert "No cart yet" in text_of(empty_app, "#cart-header")
         log = empty_app.main.query_one(EventLog)
-        assert "No events yet" in log.render_line(0).text
+        assert log.render_line(0).text.rstrip() == (
+            "No events yet: n creates a cart, ^p imports a file.")
         empty_app.run_command(lambda: empty_app.service.create_cart("cart-m", MARKUP), "cart-m")
         await settle(pilot)
         assert MARKUP in text_of(empty_app, "#cart-header")

@@ -100,7 +100,7 @@ class CartPickerScreen(PickerDialog[str]):
     def cells(self, cart: CartSummary, terms: list[str]) -> tuple[Text, ...]:
         cart_id = Text(cart.cart_id, overflow="ellipsis", no_wrap=True)
         customer = (Text(cart.customer, overflow="ellipsis", no_wrap=True)
-                    if cart.customer is not None else Text("—", style="dim"))
+                    if cart.customer else Text("—", style="dim"))  # none, or an empty name
         status = Text(status_word(cart.status))
         for cell in (cart_id, customer, status):
             cell.highlight_words(terms, MATCH_STYLE, case_sensitive=False)

@@ -46,7 +46,7 @@ class ImportScreen(Dialog[str]):
             return
         path = Path(text).expanduser()
         if path.is_dir():
-            error.show(f"{path} is a folder: add a file name")
+            error.show(f"{path} is a folder: choose a file in it")
             return
         if not path.exists():
             error.show(f"{path} does not exist")

@@ -234,7 +234,8 @@ class EventLog(ScrollView, can_focus=True):
         if self.matches is not None:
             message = "No event matches the filter: / changes or clears it."
         else:
-            message = "No events yet: n creates a cart. Events other processes append show up here."
+            # Short enough for the Events pane at 80 columns.
+            message = "No events yet: n creates a cart, ^p imports a file."
         text = Text(message, self.get_component_rich_style("event-log--future"), end="")
         return Strip(text.render(self.app.console)).crop_extend(0, width, self.rich_style)
 
