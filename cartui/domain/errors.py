@@ -39,7 +39,8 @@ class InvalidQuantity(InvalidInput):
 class InvalidCartId(InvalidInput):
     def __init__(self, cart_id: object) -> None:
         super().__init__(
-            f"cart id must be 1 to {MAX_CART_ID_LENGTH} visible characters, got {cart_id!r}")
+            f"cart id must be 1 to {MAX_CART_ID_LENGTH} printable characters, with no space "
+            f"at either end, got {cart_id!r}")
 
 
 class InvalidCustomer(InvalidInput):

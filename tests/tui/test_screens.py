@@ -329,7 +329,8 @@ async def test_new_cart_refuses_a_bad_id_inline(typed):
     app = Host(NewCartScreen)
     async with app.run_test() as pilot:
         await type_text(pilot, typed)
-        reason = f"cart id must be 1 to 64 visible characters, got {typed!r}"
+        reason = ("cart id must be 1 to 64 printable characters, with no space at either end, "
+                  f"got {typed!r}")
         assert error_text(app) == reason  # as it is typed
         await pilot.press("tab", *"ada", "enter")  # submitting from the customer field
         assert isinstance(app.screen, NewCartScreen)
