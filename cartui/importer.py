@@ -118,7 +118,7 @@ def export_file(store: EventStore, path: str | Path, progress: Progress | None =
     try:
         handle, temporary = _new_file_beside(path)
         if path.exists():
-            os.chmod(handle, stat.S_IMODE(path.stat().st_mode))
+            os.fchmod(handle, stat.S_IMODE(path.stat().st_mode))
     except OSError as exc:
         raise ExportRefused(f"cannot write {path}: {exc.strerror or exc}") from None
     try:

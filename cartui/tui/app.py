@@ -533,7 +533,7 @@ class CartuiApp(App):
         """True (and says why, and how to get back) when an edit may not append now."""
         if self._importing is not None:
             # An edit would wait for the import's write lock, the screen frozen meanwhile.
-            self.say(f"An import of {self._importing} is appending: edits wait until it ends.",
+            self.say(f"An import of {self._importing} is appending: edit again once it ends.",
                      title="Busy", severity="warning")
             return True
         cursor = self.cursor
@@ -843,7 +843,7 @@ class CartuiApp(App):
     @work(thread=True, exclusive=True, group="import")
     def import_events(self, path: str) -> None:
         """Import a file as `cartui import` does, on a connection of its own: every line
-        checked, then all of it appended or nothing. Edits wait until it ends."""
+        checked, then all of it appended or nothing. Edits are refused until it ends."""
         self._importing = path
         store = self._worker_store()
         try:

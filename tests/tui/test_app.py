@@ -793,7 +793,7 @@ async def test_edits_wait_while_an_import_appends(demo_app):
         await pilot.press("n")
         await settle(pilot)
         assert pilot.app.screen is demo_app.main  # no dialog: nothing could be saved now
-        assert "An import of big.jsonl is appending: edits wait until it ends." in notices(demo_app)
+        assert "An import of big.jsonl is appending: edit again once it ends." in notices(demo_app)
         palette_command(demo_app, "Import events…")()
         await settle(pilot)
         assert pilot.app.screen is demo_app.main
