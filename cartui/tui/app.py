@@ -27,7 +27,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 from textual.worker import WorkerFailed, get_current_worker
 
-from ..domain import Catalog, errors, require_open
+from ..domain import CartState, Catalog, errors, require_open
 from ..history import History
 from ..importer import ExportRefused, ImportFileError, export_file, import_file
 from ..service import CartService, CommandResult
@@ -609,8 +609,7 @@ class CartuiApp(App):
 
         store = self._worker_store()
         try:
-            service = self.service if store is self.store else CartService(store, self.catalog)
-            carts = History(store, service).cart_summaries(progress)
+            carts = History(store, self._service_on(store)).cart_summaries(progress)
         finally:
             if store is not self.store:
                 store.close()
@@ -638,20 +637,22 @@ class CartuiApp(App):
             self.say("The Cart pane shows the cart of the event at the cursor.")
         self.refresh_view()
 
-    def _refuse_unless_open(self, cart_id: str) -> bool:
-        """True (and says why) when the cart takes no change: asked before the app
-        works out a product or a quantity, which would be refused for the wrong reason."""
+    def _open_cart(self, cart_id: str) -> CartState | None:
+        """The cart's state when it takes changes, else None (and says why): asked before
+        the app works out a product or a quantity, which would be refused for the wrong
+        reason."""
+        state = self.history.cart_at(cart_id).state
         try:
-            require_open(self.history.cart_at(cart_id).state)
+            require_open(state)
         except errors.DomainError as exc:
             self.say(str(exc), title="Refused", severity="error")
-            return True
-        return False
+            return None
+        return state
 
     def action_add_item(self) -> None:
         if self._refuse_unless_present() or (cart_id := self._selected_cart_or_say()) is None:
             return
-        if self._refuse_unless_open(cart_id):  # before the product is chosen, not after
+        if self._open_cart(cart_id) is None:  # before the product is chosen, not after
             return
 
         def add(answer: tuple[str, int] | None) -> None:
@@ -670,9 +671,9 @@ class CartuiApp(App):
     def action_change_quantity(self, delta: int) -> None:
         if self._refuse_unless_present() or (cart_id := self._selected_cart_or_say()) is None:
             return
-        if (sku := self._selected_line()) is None or self._refuse_unless_open(cart_id):
+        if (sku := self._selected_line()) is None or (cart := self._open_cart(cart_id)) is None:
             return  # (a closed cart at 99 would otherwise hear that 100 is too many)
-        current = self.history.cart_at(cart_id).state.lines.get(sku)
+        current = cart.lines.get(sku)
         quantity = (current.quantity if current else 0) + delta
         # The domain refuses 0 as a quantity: what the user wants then is to remove the line.
         hints = {errors.InvalidQuantity: "del removes the line"} if delta < 0 else None
@@ -763,6 +764,10 @@ class CartuiApp(App):
             return self.store
         return EventStore(self.store.path)
 
+    def _service_on(self, store: EventStore) -> CartService:
+        """The cart service on a worker's store (the app's own on the app's store)."""
+        return self.service if store is self.store else CartService(store, self.catalog)
+
     # -- long work: the stored projections --------------------------------------------------
 
     def check_projections(self) -> None:
@@ -847,15 +852,15 @@ class CartuiApp(App):
         self._importing = path
         store = self._worker_store()
         try:
-            service = self.service if store is self.store else CartService(store, self.catalog)
-            result = import_file(store, service, path, lambda done, total: self.post_message(
-                TaskBar.Progress(f"Importing {path}", done, total)))
+            result = import_file(
+                store, self._service_on(store), path, lambda done, total: self.post_message(
+                    TaskBar.Progress(f"Importing {path}", done, total)))
         except ImportFileError as exc:
             self.post_message(TaskBar.Done(f"Nothing imported: {path} {exc}", ok=False))
             return
         except (OSError, StoreError, ConcurrencyError, sqlite3.Error) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            self.post_message(TaskBar.Done(f"Import failed, nothing imported: {reason}", ok=False))
+            self.post_message(TaskBar.Done(f"Import failed, nothing imported: {_reason(exc)}",
+                                           ok=False))
             return
         finally:
             self._importing = None
@@ -884,8 +889,7 @@ class CartuiApp(App):
             written = export_file(store, path, lambda done, head: self.post_message(
                 TaskBar.Progress(f"Exporting {count(head)} events to {path}", done, head)))
         except (ExportRefused, OSError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            self.post_message(TaskBar.Done(f"Export failed: {reason}", ok=False))
+            self.post_message(TaskBar.Done(f"Export failed: {_reason(exc)}", ok=False))
             return
         finally:
             if store is not self.store:
@@ -958,6 +962,11 @@ class CartuiApp(App):
                 for field in screen.query(Input):
                     field.cursor_blink = False
             screen.call_after_refresh(steady_cursors)
+
+
+def _reason(exc: BaseException) -> object:
+    """Why a worker's file work failed, in words: an OSError's without its errno."""
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
 
 
 def run_app(db_path: Path) -> int:
