@@ -495,6 +495,22 @@ async def test_what_if_skip_recomputes_without_touching_the_store(demo_app):
         assert not demo_app.main.has_class("-what-if")
 
 
+async def test_a_skipped_row_stays_in_line_with_the_others(demo_app):
+    """In a what-if every row keeps a column for the tag, so the skipped row's
+    position, time and type sit under everyone else's."""
+    checkout = max(r.position for r in demo_app.store.read_all(1) if r.type == "CartCheckedOut")
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        demo_app.move_cursor(checkout)
+        await pilot.press("x")
+        await settle(pilot)
+        log = demo_app.main.query_one(EventLog)
+        rows = [text for y in range(log.size.height) if (text := log.render_line(y).text).strip()]
+        assert [text[:9] for text in rows if text.startswith("skip")] == [f"skip {checkout}"]
+        assert len(rows) > 5 and all(  # the demo's positions have four digits
+            text[:5] in ("skip ", "     ") and text[5:9].isdigit() and text[9] == " " for text in rows)
+
+
 async def test_event_detail_in_a_what_if_shows_the_what_if_world(demo_app):
     """Skip a cart's creation: its later events open as left out, changing nothing."""
     store = demo_app.store

@@ -270,12 +270,12 @@ class EventLog(ScrollView, can_focus=True):
             (summary, summary_style),
             no_wrap=True, end="",
         )
-        if row.position in self.skipped:
-            text = Text.assemble(("skip ", Style(bold=True)), text, no_wrap=True, end="")
-            text.stylize(style("event-log--skipped"))
-        elif row.position in self.broken:
-            text = Text.assemble(("gone ", Style(bold=True)), text, no_wrap=True, end="")
-            text.stylize(style("event-log--broken"))
+        if self.skipped or self.broken:  # a what-if: every row keeps a column for the tag
+            tag, tag_style = ("skip ", "event-log--skipped") if row.position in self.skipped \
+                else ("gone ", "event-log--broken") if row.position in self.broken else ("     ", None)
+            text = Text.assemble((tag, Style(bold=True)), text, no_wrap=True, end="")
+            if tag_style:
+                text.stylize(style(tag_style))
         return text
 
     def _column_style(self, name: str) -> Style:
