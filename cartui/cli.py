@@ -383,12 +383,7 @@ def import_(app: App, file: Path) -> None:
             app.close()
             remove_database(app.db_path)
         raise
-    if result.appended:
-        click.echo(f"imported {result.appended:,} events (positions {result.first_position:,}"
-                   f"..{result.last_position:,}), skipped {result.skipped:,} already stored "
-                   "or repeated")
-    else:
-        click.echo(f"nothing to import: {result.skipped:,} events already stored or repeated")
+    click.echo(result.summary(file))
 
 
 @command()

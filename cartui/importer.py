@@ -84,6 +84,18 @@ class ImportResult:
     first_position: int = 0  # positions of the appended events (0 when none)
     last_position: int = 0
 
+    def summary(self, source: object) -> str:
+        """What the import of `source` did, in one line: the same words in the
+        command line and in the app."""
+        if self.appended:
+            skipped = f", skipped {self.skipped:,} already stored or repeated" if self.skipped else ""
+            return (f"imported {self.appended:,} events from {source} "
+                    f"(positions {self.first_position:,}..{self.last_position:,}){skipped}")
+        if self.skipped:
+            return (f"nothing to import from {source}: its {self.skipped:,} events are "
+                    "already stored or repeated")
+        return f"nothing to import from {source}: it holds no events"
+
 
 def export_events(store: EventStore, out: BinaryIO, progress: Progress | None = None) -> int:
     """Write every event as stored, one JSON line each, in position order; return the count.

@@ -85,8 +85,15 @@ def test_importing_the_same_file_twice_changes_nothing(run_cli, target, tmp_path
     after_first = log_of(target)
     second = run_cli("import", file, "--db", target)
     assert second.status == 0
-    assert second.stdout == "nothing to import: 4 events already stored or repeated\n"
+    assert second.stdout == (f"nothing to import from {file}: its 4 events are already stored "
+                             "or repeated\n")
     assert log_of(target) == after_first
+
+
+def test_an_empty_file_is_said_to_hold_no_events(run_cli, target, tmp_path):
+    file = write_lines(tmp_path / "empty.jsonl", [])
+    result = run_cli("import", file, "--db", target)
+    assert (result.status, result.stdout) == (0, f"nothing to import from {file}: it holds no events\n")
 
 
 def test_positions_are_assigned_after_the_head(target, tmp_path):
@@ -132,7 +139,7 @@ def test_the_command_line_counts_repeated_lines_with_the_stored_ones(run_cli, tm
     cart = good_cart()
     file = write_lines(tmp_path / "f.jsonl", [cart[0], cart[1], cart[1], cart[2], cart[3]])
     result = run_cli("import", file, "--db", tmp_path / "new.db")
-    assert result.stdout == ("imported 4 events (positions 1..4), "
+    assert result.stdout == (f"imported 4 events from {file} (positions 1..4), "
                              "skipped 1 already stored or repeated\n")
 
 

@@ -866,15 +866,9 @@ class CartuiApp(App):
             self._importing = None
             if store is not self.store:
                 store.close()
-        if result.appended:
-            message = (f"Imported {count(result.appended)} events from {path} (positions "
-                       f"{count(result.first_position)}..{count(result.last_position)}), "
-                       f"skipped {count(result.skipped)} already stored or repeated")
-        else:
-            message = (f"Nothing to import from {path}: "
-                       f"{count(result.skipped)} events already stored or repeated")
+        summary = result.summary(path)
         self.call_from_thread(self.head_changed)  # at once, not at the next poll
-        self.post_message(TaskBar.Done(message))
+        self.post_message(TaskBar.Done(summary[0].upper() + summary[1:]))
 
     def action_export(self) -> None:
         stamp = self.clock().strftime("%Y%m%d-%H%M%S")

@@ -759,15 +759,15 @@ async def test_import_from_the_palette_appends_a_file_in_a_worker(demo_db, empty
         await settle(pilot)
         assert empty_app.store.head_position() == lines
         assert empty_app.cursor.head == lines and empty_app.cursor.live  # shown at once
-        assert f"Imported {lines:,} events from {exported} (positions 1..{lines:,}), " \
-            "skipped 0 already stored or repeated" in notices(empty_app)
+        assert f"Imported {lines:,} events from {exported} (positions 1..{lines:,})" \
+            in notices(empty_app)
         assert "Orders" in text_of(empty_app, "#projection-figures")
         empty_app.import_events(str(exported))  # the same file again changes nothing
         await empty_app.workers.wait_for_complete()
         await settle(pilot)
         assert empty_app.store.head_position() == lines
-        assert f"Nothing to import from {exported}: {lines:,} events already stored or repeated" \
-            in notices(empty_app)
+        assert f"Nothing to import from {exported}: its {lines:,} events are already stored " \
+            "or repeated" in notices(empty_app)
 
 
 async def test_import_of_a_bad_file_names_the_line_and_appends_nothing(demo_app, tmp_path):
