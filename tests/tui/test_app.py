@@ -820,6 +820,19 @@ async def test_edits_wait_while_an_import_appends(demo_app):
         assert demo_app.store.head_position() == head + 1
 
 
+async def test_hovering_top_products_explains_its_columns(demo_app):
+    """"bought" can be more than "added" (a quantity change adds no ItemAdded):
+    the table says what each column counts when the mouse rests on it."""
+    async with demo_app.run_test(size=(120, 35), tooltips=True) as pilot:
+        await settle(pilot)
+        await pilot.hover("#top-products")
+        tooltip = demo_app.screen.query_one("#textual-tooltip")
+        await until(pilot, lambda: tooltip.display, what="the tooltip")
+        shown = str(tooltip.render())
+        assert "added    the quantities of ItemAdded" in shown
+        assert "bought   the quantity at checkout" in shown
+
+
 # -- the stored projections -----------------------------------------------------------------
 
 

@@ -62,7 +62,13 @@ class ProjectionsPane(VerticalScroll):
         yield Static(id="catch-up-label")
         yield ProgressBar(id="catch-up-bar", show_eta=False)
         yield Static(id="projection-figures")
-        yield Static(id="top-products")
+        top_products = Static(id="top-products")
+        # "bought" can exceed "added": a quantity change adds no ItemAdded.
+        top_products.tooltip = ("added    the quantities of ItemAdded\n"
+                                "removed  ItemRemoved events\n"
+                                "bought   the quantity at checkout,\n"
+                                "         quantity changes included")
+        yield top_products
         yield Static(id="activity-label")
         yield Sparkline([], id="activity", summary_function=max)
 
