@@ -169,6 +169,18 @@ def test_a_customer_name_too_long_to_store_is_invalid_input():
     assert run(CreateCart(cart_id="c1", customer="x" * 200)).customer == "x" * 200
 
 
+@pytest.mark.parametrize("customer", ["x\x1b[2Jy", "line\nbreak", "tab\there", "bell\x07", "c1\x9b"])
+def test_a_customer_name_with_control_characters_is_invalid_input(customer):
+    error = refused(CreateCart(cart_id="c1", customer=customer), initial_state("c1"))
+    assert type(error) is errors.InvalidCustomer
+    assert "without control characters" in str(error) and "\n" not in str(error)
+
+
+def test_a_customer_name_may_hold_any_printable_text():
+    name = "Zoë Ó Briain-García 👩‍💻 (VIP)"  # accents, an emoji joined by U+200D
+    assert run(CreateCart(cart_id="c1", customer=name)).customer == name
+
+
 # -- what the events record -------------------------------------------------------------------
 
 def test_creating_records_the_customer():

@@ -3,7 +3,7 @@
 from . import errors
 from .cart import (
     CartState, CartTally, Line, MAX_LINE_QUANTITY, check, decide, evolve, fold, initial_state,
-    require_open, validate_cart_id, validate_quantity,
+    require_open, validate_cart_id, validate_customer, validate_quantity,
 )
 from .catalog import Catalog, Product
 from .commands import AddItem, ChangeQuantity, CheckOut, Command, CreateCart, RemoveItem
@@ -14,7 +14,8 @@ from .events import (
 
 __all__ = [
     "errors", "CartState", "CartTally", "Line", "MAX_LINE_QUANTITY", "check", "decide", "evolve",
-    "fold", "initial_state", "require_open", "validate_cart_id", "validate_quantity", "Catalog",
+    "fold", "initial_state", "require_open", "validate_cart_id", "validate_customer",
+    "validate_quantity", "Catalog",
     "Product", "AddItem", "ChangeQuantity", "CheckOut", "Command", "CreateCart", "RemoveItem",
     "CURRENT_SCHEMA_VERSION", "EVENT_TYPES", "CartCheckedOut", "CartCreated", "Event", "ItemAdded",
     "ItemAddedV1", "ItemQuantityChanged", "ItemRemoved",

@@ -11,6 +11,7 @@ Each rule is written once, in the `_require_*` helpers below, on plain values:
 `decide`, `check` and `CartTally` all call them, so they cannot disagree.
 """
 
+import re
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Iterable, Literal, Mapping, NamedTuple
@@ -108,6 +109,18 @@ def validate_cart_id(cart_id: object) -> str:
     return cart_id
 
 
+def validate_customer(customer: str | None) -> str | None:
+    """A customer's name is one line of text: no control characters (a terminal
+    would obey them), and at most MAX_CUSTOMER_LENGTH characters."""
+    if customer is not None and (len(customer) > MAX_CUSTOMER_LENGTH
+                                 or _CONTROL_CHARACTER.search(customer)):
+        raise errors.InvalidCustomer(customer)
+    return customer
+
+
+_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def decide(command: Command, state: CartState, catalog: Mapping[str, Product]) -> list:
     """The events a command produces from a state, or the domain error it breaks."""
     # Dispatch on the exact type: commands are final, and a pydantic model's
@@ -140,9 +153,7 @@ def decide(command: Command, state: CartState, catalog: Mapping[str, Product]) -
         return [_checked_out(total, count)]
     if kind is CreateCart:
         validate_cart_id(command.cart_id)
-        customer = command.customer
-        if customer is not None and len(customer) > MAX_CUSTOMER_LENGTH:
-            raise errors.InvalidCustomer(customer)
+        customer = validate_customer(command.customer)
         _require_new(state.cart_id, state.status)
         return [_cart_created(customer)]
     raise TypeError(f"not a cart command: {command!r}")

@@ -45,8 +45,12 @@ class InvalidCartId(InvalidInput):
 
 class InvalidCustomer(InvalidInput):
     def __init__(self, customer: str) -> None:
-        super().__init__(f"a customer name holds at most {MAX_CUSTOMER_LENGTH} characters, "
-                         f"got {len(customer)}")
+        if len(customer) > MAX_CUSTOMER_LENGTH:
+            super().__init__(f"a customer name holds at most {MAX_CUSTOMER_LENGTH} characters, "
+                             f"got {len(customer)}")
+        else:
+            super().__init__(f"a customer name is one line of text, without control characters, "
+                             f"got {customer!r}")
 
 
 class CartNotFound(RuleViolation):

@@ -43,7 +43,7 @@ from .screens import (
 )
 from .widgets.cart_pane import CartPane
 from .widgets.event_log import EventFilter, EventLog, positions_matching
-from .widgets.formatting import count, event_summary, full_time, money
+from .widgets.formatting import count, event_summary, full_time, literal, money
 from .widgets.history_bar import HistoryBar, HistorySlider
 from .widgets.key_bar import KeyBar
 from .widgets.projections_pane import ProjectionsPane
@@ -942,8 +942,9 @@ class CartuiApp(App):
                 yield command
 
     def say(self, message: str, **options) -> None:
-        """A notification. Never markup: messages quote cart ids, skus and paths."""
-        self.notify(message, markup=False, **options)
+        """A notification. Never markup, nor control characters: messages quote
+        cart ids, skus and paths."""
+        self.notify(literal(message), markup=False, **options)
 
     def open(self, screen: Screen, callback: Callable | None = None) -> None:
         """Push a dialog; a playing history pauses while it is open."""

@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 
+import orjson
 import pytest
 from textual.content import Content
 from textual.widgets import DataTable, Input, Static
@@ -1010,6 +1011,45 @@ async def test_markup_in_data_is_shown_literally(empty_app):
         log = empty_app.main.query_one(EventLog)
         rendered = log.render_line(log.row_count - 1 - int(log.scroll_y)).text
         assert f"for {MARKUP}" in rendered
+
+
+async def test_control_characters_in_data_are_shown_escaped_never_sent(empty_db, cartui_app):
+    """Rows another program wrote, with a terminal's clear-screen and bell in the
+    customer, the product's name and the cart id: shown as \\x1b, never obeyed."""
+    metadata = '{"event_id":"%s","correlation_id":null,"causation_id":null}'
+    added = orjson.dumps({"sku": "TEA-EGR-100", "quantity": 1, "unit_price_cents": 500,
+                          "name": "Tea\x07\x1b[2J"}).decode()
+    with EventStore(empty_db):
+        pass  # the schema
+    with sqlite3.connect(empty_db, isolation_level=None) as other:
+        other.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+            (1, "cart\x1b[2J", 1, "CartCreated", 1, '{"customer":"x\\u001b[2Jy"}', metadata % "c1",
+             "2026-01-12T08:00:00.000000Z"),
+            (2, "cart\x1b[2J", 2, "ItemAdded", 2, added, metadata % "c2",
+             "2026-01-12T08:00:01.000000Z")])
+    other.close()
+    app = cartui_app(empty_db)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        log = app.main.query_one(EventLog)
+        created, item = (log.render_line(y).text for y in (0, 1))
+        assert "cart\\x1b[2J" in created and "for x\\x1b[2Jy" in created
+        assert "Tea\\x07\\x1b[2J" in item
+        header = text_of(app, "#cart-header")
+        assert "cart\\x1b[2J" in header and "x\\x1b[2Jy" in header
+        line = str(app.cart_pane.table.get_row_at(0)[0])
+        assert line == "Tea\\x07\\x1b[2J"
+        shown = [created, item, header, line]
+        await pilot.press("c")  # the cart picker
+        await settle(pilot)
+        picker = app.screen.query_one(DataTable)
+        shown.append(" ".join(str(cell) for cell in picker.get_row_at(0)))
+        assert "x\\x1b[2Jy" in shown[-1]
+        await pilot.press("escape", "enter")  # the event in full
+        await settle(pilot)
+        shown.append("\n".join(str(s.render()) for s in app.screen.query("Static")))
+        assert "Change to cart cart\\x1b[2J" in shown[-1] and "Tea\\x07\\x1b[2J" in shown[-1]
+        assert not any(c in text for text in shown for c in "\x07\x1b")
 
 
 async def test_a_long_customer_name_never_hides_the_cart_status(empty_app):

@@ -9,7 +9,7 @@ from textual.widgets import DataTable, Input, Static
 
 from ...service import CartSummary
 from ...money import money
-from ..widgets.formatting import day_and_time
+from ..widgets.formatting import day_and_time, literal
 from .dialog import ErrorLine, filtered
 from .picker import PickerDialog, PickerTable
 
@@ -98,8 +98,8 @@ class CartPickerScreen(PickerDialog[str]):
         self.query_one("#cart-count", Static).update(count)
 
     def cells(self, cart: CartSummary, terms: list[str]) -> tuple[Text, ...]:
-        cart_id = Text(cart.cart_id, overflow="ellipsis", no_wrap=True)
-        customer = (Text(cart.customer, overflow="ellipsis", no_wrap=True)
+        cart_id = Text(literal(cart.cart_id), overflow="ellipsis", no_wrap=True)
+        customer = (Text(literal(cart.customer), overflow="ellipsis", no_wrap=True)
                     if cart.customer else Text("—", style="dim"))  # none, or an empty name
         status = Text(status_word(cart.status))
         for cell in (cart_id, customer, status):

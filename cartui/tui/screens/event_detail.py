@@ -13,7 +13,7 @@ from textual.widgets import Static
 from ...domain import CURRENT_SCHEMA_VERSION, CartState
 from ...history import EventChange, LineChange
 from ...money import money
-from ..widgets.formatting import exact_time
+from ..widgets.formatting import exact_time, literal
 from .dialog import Dialog
 
 ARROW = " → "
@@ -26,8 +26,8 @@ def pretty_json(text: str) -> Content:
     try:
         text = orjson.dumps(orjson.loads(text), option=orjson.OPT_INDENT_2).decode()
     except orjson.JSONDecodeError:
-        return Content(text)
-    return highlight(text, language="json")
+        return Content(literal(text))
+    return highlight(text, language="json")  # orjson wrote any control character as \u00XX
 
 
 def grid(rows: list[list[Content]], right_aligned: frozenset[int] = frozenset(),
@@ -86,13 +86,13 @@ class EventDetailScreen(Dialog[None]):
             yield from self.section("Event", self.facts())
             # What it did first: that is why one opens an event.
             yield from self.section(Content.assemble(
-                "Change to cart ", event.stream_id,
+                "Change to cart ", literal(event.stream_id),
                 (" in the what-if", "$text-warning") if self.change.in_what_if else ""),
                 self.cart_change())
             yield from self.section("Projections moved", self.projection_change())
             if self.change.problem is not None:
                 yield from self.section("Data (cannot be decoded)", Content.assemble(
-                    (self.change.problem, "$text-error"), "\n", pretty_json(event.data)))
+                    (literal(self.change.problem), "$text-error"), "\n", pretty_json(event.data)))
             elif self.upcast:
                 yield from self.section(f"Data as stored (schema {event.schema_version})",
                                         pretty_json(event.data))
@@ -103,7 +103,7 @@ class EventDetailScreen(Dialog[None]):
             else:
                 yield from self.section("Data", pretty_json(event.data))
             yield from self.section("Metadata", pretty_json(event.metadata))
-            yield from self.section("Raw, as stored", Content(event.export_line().decode()),
+            yield from self.section("Raw, as stored", Content(literal(event.export_line().decode())),
                                     classes="raw")
 
     @staticmethod
@@ -120,9 +120,9 @@ class EventDetailScreen(Dialog[None]):
                 (" (upcast)", "$text-warning"))
         rows = [
             ("Position", Content(f"{event.position:,}")),
-            ("Cart", Content(event.stream_id)),
+            ("Cart", Content(literal(event.stream_id))),
             ("Version", Content(str(event.version))),
-            ("Type", Content(event.type)),
+            ("Type", Content(literal(event.type))),
             ("Schema", schema),
             ("Recorded", Content(exact_time(event.recorded_at))),
         ]
@@ -134,7 +134,7 @@ class EventDetailScreen(Dialog[None]):
             [Content.styled("Status", "$text-muted"),
              change(STATUS_WORDS.get(before.status, before.status),
                     STATUS_WORDS.get(after.status, after.status))],
-            *([[Content.styled("Customer", "$text-muted"), Content(after.customer)]]
+            *([[Content.styled("Customer", "$text-muted"), Content(literal(after.customer))]]
               if after.customer is not None and after.customer != before.customer else []),
             [Content.styled("Version", "$text-muted"), change(str(before.version), str(after.version))],
             [Content.styled("Total", "$text-muted"), self.total_change(before, after)],
@@ -169,7 +169,7 @@ class EventDetailScreen(Dialog[None]):
                 mark = Content.styled("~", "$text-warning bold")
             prices = [money(p) for p in (line.unit_price_before, line.unit_price_after)
                       if p is not None]
-            rows.append([mark, Content(line.name), Content(line.sku),
+            rows.append([mark, Content(literal(line.name)), Content(literal(line.sku)),
                          change(str(line.quantity_before), str(line.quantity_after)),
                          change(prices[0], prices[-1])])
         return grid(rows)

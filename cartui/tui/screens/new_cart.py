@@ -7,9 +7,8 @@ from textual.validation import ValidationResult, Validator
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from ...domain import validate_cart_id
+from ...domain import validate_cart_id, validate_customer
 from ...domain.errors import CartAlreadyExists, InvalidCartId, InvalidCustomer
-from ...domain.events import MAX_CUSTOMER_LENGTH
 from .dialog import Dialog, ErrorLine
 
 
@@ -25,12 +24,14 @@ class CartIdValidator(Validator):
 
 
 class CustomerValidator(Validator):
-    """The domain's limit on a customer's name, with its message, at the input
+    """The domain's rule on a customer's name, with its message, at the input
     (an Input max_length would silently refuse a long paste)."""
 
     def validate(self, value: str) -> ValidationResult:
-        if len(value.strip()) > MAX_CUSTOMER_LENGTH:
-            return self.failure(str(InvalidCustomer(value.strip())), value)
+        try:
+            validate_customer(value.strip())
+        except InvalidCustomer as exc:
+            return self.failure(str(exc), value)
         return self.success()
 
 

@@ -6,7 +6,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from ...domain import CartState
-from .formatting import count, money
+from .formatting import count, literal, money
 
 STATUS_LABELS = {"new": "not created yet", "open": "open", "checked_out": "checked out"}
 
@@ -57,10 +57,11 @@ class CartPane(Vertical):
         self._shown = (cart, position)
         self.set_class(False, "-empty")
         header = Text(no_wrap=True, overflow="ellipsis")
-        header.append(cart.cart_id, "bold")
+        header.append(literal(cart.cart_id), "bold")
         if cart.customer:
             header.append("  ")
-            header.append(cart.customer, "italic")  # literal: a customer may look like markup
+            # Text, not markup, with control characters escaped: a customer may look like either.
+            header.append(literal(cart.customer), "italic")
         status = STATUS_LABELS.get(cart.status, cart.status)
         if cart.exists:
             events = "event" if cart.version == 1 else "events"
@@ -94,7 +95,7 @@ class CartPane(Vertical):
             table.add_column(Text(heading, justify="right"), key=heading.lower(), width=width)
         for line in cart.lines.values():
             table.add_row(
-                Text(line.name, overflow="ellipsis", no_wrap=True),
+                Text(literal(line.name), overflow="ellipsis", no_wrap=True),
                 Text(str(line.quantity), justify="right"),
                 Text(money(line.unit_price_cents), justify="right"),
                 Text(money(line.line_total_cents), justify="right"),

@@ -20,7 +20,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ...store import EventStore, RecordedEvent, UndecodableEvent
-from .formatting import SHORT_TYPES, clock_time, count, day_and_time, event_summary
+from .formatting import SHORT_TYPES, clock_time, count, day_and_time, event_summary, literal
 
 PAGE_SIZE = 64
 CACHED_PAGES = 64
@@ -244,14 +244,14 @@ class EventLog(ScrollView, can_focus=True):
         style = (lambda name: Style()) if muted else self._column_style
         position_width = max(4, len(str(self.head)))
         when = day_and_time(row.recorded_at) if width >= 64 else clock_time(row.recorded_at)
-        kind = row.type if width >= 96 else SHORT_TYPES.get(row.type, row.type)
+        kind = literal(row.type) if width >= 96 else SHORT_TYPES.get(row.type) or literal(row.type)
         kind_width = 19 if width >= 96 else 10
         if len(kind) > kind_width:  # a type cartui does not know: the columns stay put
             kind = kind[:kind_width - 1] + "…"
         # The cart column is as wide as the longest id seen so far (it only grows, so
         # columns do not jump while scrolling), at most 14 cells.
-        self._cart_width = max(self._cart_width, min(14, len(row.stream_id)))
-        cart = row.stream_id
+        cart = literal(row.stream_id)
+        self._cart_width = max(self._cart_width, min(14, len(cart)))
         if len(cart) > self._cart_width:
             cart = cart[:self._cart_width - 1] + "…"
         summary, decodes = self._described(row)
@@ -299,7 +299,7 @@ class EventLog(ScrollView, can_focus=True):
         title = Content("Events")
         if filter_text:
             shown = f"{count(self.row_count)} of {count(self.head)}"
-            title = Content.assemble("Events · filter ", (filter_text, "bold"), f" · {shown}")
+            title = Content.assemble("Events · filter ", (literal(filter_text), "bold"), f" · {shown}")
         if scanning:
             title = Content.assemble(title, f" · {scanning}")
         self.border_title = title

@@ -1,11 +1,13 @@
 """How figures and events read on screen: money, times, one-line event summaries.
 
 Everything returns plain strings or rich Text built from plain strings, so text
-that came from data (names, customers) is never parsed as markup.
+that came from data (names, customers) is never parsed as markup; `literal`
+escapes its control characters, which a terminal would obey.
 """
 
 import orjson
 
+from ...literal import literal
 from ...money import money  # noqa: F401  (the panes format money through here)
 from ...store import RecordedEvent, UndecodableEvent, starts_like_timestamp
 
@@ -29,33 +31,37 @@ def count(n: int) -> str:
 def clock_time(recorded_at: str) -> str:
     """"2026-01-05T10:42:07.123456Z" -> "10:42:07"."""
     if not starts_like_timestamp(recorded_at):
-        return recorded_at[:8].ljust(8)
+        return literal(recorded_at)[:8].ljust(8)
     return recorded_at[11:19]
 
 
 def day_and_time(recorded_at: str) -> str:
     """"2026-01-05T10:42:07.123456Z" -> "01-05 10:42:07"."""
     if not starts_like_timestamp(recorded_at):
-        return recorded_at[:14].ljust(14)
+        return literal(recorded_at)[:14].ljust(14)
     return f"{recorded_at[5:10]} {recorded_at[11:19]}"
 
 
 def full_time(recorded_at: str) -> str:
     """"2026-01-05T10:42:07.123456Z" -> "2026-01-05 10:42:07 UTC"."""
     if not starts_like_timestamp(recorded_at):
-        return recorded_at
+        return literal(recorded_at)
     return f"{recorded_at[:10]} {recorded_at[11:19]} UTC"
 
 
 def exact_time(recorded_at: str) -> str:
     """"2026-01-05T10:42:07.123456Z" -> "2026-01-05 10:42:07.123456 UTC"."""
     if not starts_like_timestamp(recorded_at):
-        return recorded_at
+        return literal(recorded_at)
     return f"{recorded_at[:10]} {recorded_at[11:-1]} UTC"
 
 
 def event_summary(row: RecordedEvent, decode, product_names: dict[str, str]) -> str:
     """A short, human line about what one stored event says."""
+    return literal(_summary(row, decode, product_names))
+
+
+def _summary(row: RecordedEvent, decode, product_names: dict[str, str]) -> str:
     try:
         event = decode(row)
     except UndecodableEvent as exc:

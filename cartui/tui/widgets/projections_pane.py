@@ -11,7 +11,7 @@ from textual.widgets import ProgressBar, Sparkline, Static
 
 from ...projections import Projections
 from ...store import format_timestamp, parse_timestamp
-from .formatting import count, money
+from .formatting import count, literal, money
 
 TOP_PRODUCTS = 5
 # Beyond this many hours the sparkline shows only the hours that had events.
@@ -107,7 +107,7 @@ class ProjectionsPane(VerticalScroll):
         ranked = sorted(p.products, key=lambda f: (-f.purchased_quantity, -f.added_quantity, f.sku))
         if not ranked:
             return Text.assemble(("Top products", "bold"), "  none added yet")
-        rows = [(product_names.get(f.sku, f.sku), count(f.added_quantity),
+        rows = [(literal(product_names.get(f.sku, f.sku)), count(f.added_quantity),
                  count(f.removed_count), count(f.purchased_quantity))
                 for f in ranked[:TOP_PRODUCTS]]
         headings = ("Top products", "added", "removed", "bought")

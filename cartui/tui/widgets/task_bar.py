@@ -10,6 +10,8 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import ProgressBar, Static
 
+from .formatting import literal
+
 
 class TaskBar(Horizontal):
     class Progress(Message):
@@ -29,7 +31,7 @@ class TaskBar(Horizontal):
     def show_progress(self, label: str, done: int, total: int) -> None:
         """`total` 0: how long it takes is not known (the bar shows it is busy)."""
         self.add_class("-running")
-        self.query_one("#task-label", Static).update(Text(label))
+        self.query_one("#task-label", Static).update(Text(literal(label)))
         self.query_one(ProgressBar).update(total=total or None, progress=done)
 
     def finish(self) -> None:

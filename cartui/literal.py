@@ -1,0 +1,13 @@
+"""Text from data, made safe to show on a terminal.
+
+A customer, a product name or a cart id came from a user, an imported file or
+another program's rows. Its control characters (C0, DEL, C1) are shown escaped,
+as "\\x1b", never sent: a customer named "\\x1b[2J" must not clear the screen.
+"""
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)]}
+
+
+def literal(value: object) -> str:
+    """`value` as text, its control characters escaped."""
+    return str(value).translate(_CONTROL)
