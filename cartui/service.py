@@ -74,6 +74,8 @@ class CartService:
 
     def decode(self, row: RecordedEvent):
         """The domain event of a stored row (upcast); raises UndecodableEvent."""
+        if type(row.version) is not int:  # SQLite keeps 'abc' or 1.5 in an INTEGER column
+            raise UndecodableEvent(row.position, f"version {row.version!r} is not a whole number")
         return decode_event(row.type, row.schema_version, row.data, self.product_names, row.position)
 
     def load(self, cart_id: str, at_position: int | None = None) -> LoadedCart:

@@ -67,9 +67,10 @@ class CartSummariesProjection:
 
     def meet(self, stream_id: str, position: int, version: int) -> SummaryState:
         """The cart's summary before its row at `position`: new at its first event
-        (version 1), else as stored."""
+        (version 1), else as stored. (`!=`, not `>`: a row another program wrote
+        may hold a version that is no number, 'abc', which is no first event.)"""
         cart = None
-        if version > 1 and self.stored_are_current:
+        if version != 1 and self.stored_are_current:
             cart = self._stored(stream_id)
         if cart is None:
             cart = SummaryState(stream_id, position)
