@@ -509,12 +509,16 @@ class CartuiApp(App):
         self.refresh_view()
 
     def action_faster(self) -> None:
-        self.cursor.faster()
-        self._speed_changed()
+        if self.cursor.faster():
+            self._speed_changed()
+        else:
+            self.say(f"{self.cursor.speed_label} is the fastest speed: [ plays slower.")
 
     def action_slower(self) -> None:
-        self.cursor.slower()
-        self._speed_changed()
+        if self.cursor.slower():
+            self._speed_changed()
+        else:
+            self.say(f"{self.cursor.speed_label.capitalize()} is the slowest speed: ] plays faster.")
 
     # -- what-if ------------------------------------------------------------------------------
 

@@ -91,11 +91,19 @@ class HistoryCursor:
     def real_time(self) -> bool:
         return SPEEDS[self.speed_index][1] is None
 
-    def faster(self) -> None:
-        self.speed_index = min(len(SPEEDS) - 1, self.speed_index + 1)
+    def faster(self) -> bool:
+        """One speed faster; False at the fastest already."""
+        if self.speed_index == len(SPEEDS) - 1:
+            return False
+        self.speed_index += 1
+        return True
 
-    def slower(self) -> None:
-        self.speed_index = max(0, self.speed_index - 1)
+    def slower(self) -> bool:
+        """One speed slower; False at the slowest already."""
+        if self.speed_index == 0:
+            return False
+        self.speed_index -= 1
+        return True
 
     def delay_before_next(self, recorded_gap_seconds: float | None = None) -> float:
         """Seconds to wait before playing the next event at the current speed.

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Input, Static
 
 from cartui.demo import write_demo
 from cartui.importer import export_file
+from cartui.projections import Projections
 from cartui.resources import load_catalog
 from cartui.service import CartService
 from cartui.store import ConcurrencyError, EventStore, StoreBusy, StoreError, parse_timestamp
@@ -821,6 +822,15 @@ async def test_edits_wait_while_an_import_appends(demo_app):
         assert demo_app.store.head_position() == head + 1
 
 
+async def test_the_activity_peak_is_written_like_every_other_figure(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        busy = Projections(as_of_position=508_671, activity=(("2026-01-05T10:00:00Z", 508_671),))
+        demo_app.projections_pane.show(busy, {})
+        await settle(pilot)
+        assert "events per hour, peak 508,671" in text_of(demo_app, "#activity-label")
+
+
 async def test_hovering_top_products_explains_its_columns(demo_app):
     """"bought" can be more than "added" (a quantity change adds no ItemAdded):
     the table says what each column counts when the mouse rests on it."""
@@ -1164,19 +1174,30 @@ def test_cursor_what_if_blocks_edits_and_end_clears_it():
         cursor.toggle_skip(0)
 
 
+async def test_speed_keys_at_either_end_say_so(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"]]]")
+        assert demo_app.cursor.speed_label == "10x"
+        assert "10x is the fastest speed: [ plays slower." in notices(demo_app)
+        await pilot.press(*"[[[[")
+        assert demo_app.cursor.real_time
+        assert "Real time is the slowest speed: ] plays faster." in notices(demo_app)
+
+
 def test_cursor_speeds_and_real_time_gaps():
     cursor = HistoryCursor(head=10)
     assert cursor.speed_label == "1x" and cursor.delay_before_next() == 0.5
     cursor.faster()
     cursor.faster()
     assert cursor.speed_label == "10x" and cursor.delay_before_next(100.0) == 0.05
-    cursor.faster()
+    assert not cursor.faster()
     assert cursor.speed_label == "10x"
     cursor.slower()
     cursor.slower()
     cursor.slower()
     assert cursor.real_time and cursor.speed_label == "real time"
-    cursor.slower()
+    assert not cursor.slower()
     assert cursor.real_time
     assert cursor.delay_before_next(1.5) == 1.5
     assert cursor.delay_before_next(3600.0) == LONGEST_REAL_TIME_GAP  # hours are shortened

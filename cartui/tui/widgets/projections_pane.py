@@ -98,7 +98,7 @@ class ProjectionsPane(VerticalScroll):
         self.query_one("#top-products", Static).update(self._top_products(p, product_names))
         hours = hourly_activity(p.activity)
         label = Text("Activity", "bold")
-        label.append(f"  events per hour, peak {max(hours)}" if hours else "  no events yet")
+        label.append(f"  events per hour, peak {count(max(hours))}" if hours else "  no events yet")
         self.query_one("#activity-label", Static).update(label)
         self.query_one("#activity", Sparkline).data = hours
 
