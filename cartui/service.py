@@ -81,7 +81,8 @@ class CartService:
     def load(self, cart_id: str, at_position: int | None = None) -> LoadedCart:
         """A cart's state from its newest snapshot plus the events after it.
 
-        Rows that cannot be decoded are skipped and reported, never fatal.
+        Rows that cannot be decoded are skipped and reported, never fatal; so is
+        a row whose version does not continue the stream (another program's).
         """
         # The head is read first and everything up to it: another process may
         # append meanwhile, and the state must be the one as of the reported position.
@@ -94,7 +95,11 @@ class CartService:
         for row in self.store.read_stream(cart_id, after_version=state.version,
                                           up_to_position=as_of):
             try:
-                state = evolve(state, self.decode(row))
+                event = self.decode(row)
+                if row.version != state.version + 1:  # a gap: appending would conflict forever
+                    raise UndecodableEvent(row.position, f"version {row.version} does not continue "
+                                           f"its stream, which is at version {state.version}")
+                state = evolve(state, event)
             except UndecodableEvent as exc:
                 undecodable.append(exc)
                 state = skip_undecodable(state)

@@ -149,3 +149,20 @@ def test_a_version_that_is_no_whole_number_is_reported(run_cli, shop, version):
     assert shown.status == 2 and shown.stderr.splitlines()[0] == f"warning: skipped position 5: {reason}"
     added = run_cli("add", "cart-v", "TEA-EGR-100", "--db", shop)
     assert added.status == 2 and reason in added.stderr
+
+
+def test_a_version_gap_is_reported_and_the_cart_refuses_changes_instead_of_conflicting(run_cli, shop):
+    """cart-a is at version 2; another program writes its version 4. Appending
+    version 3 would conflict on every retry: the row is reported instead."""
+    with sqlite3.connect(shop, isolation_level=None) as conn:
+        conn.execute("INSERT INTO events VALUES (5, 'cart-a', 4, 'ItemRemoved', 1, "
+                     "'{\"sku\":\"COF-ESP-1KG\"}', ?, '2030-01-01T00:00:00.000000Z')",
+                     (METADATA % "f1",))
+    conn.close()
+    reason = "version 4 does not continue its stream, which is at version 2"
+    shown = run_cli("show", "cart-a", "--db", shop)
+    assert shown.status == 0 and shown.stderr == f"warning: skipped position 5: {reason}\n"
+    assert "COF-ESP-1KG" in shown.stdout  # the removal is not applied
+    added = run_cli("add", "cart-a", "TEA-EGR-100", "--db", shop)
+    assert added.status == 2 and reason in added.stderr
+    assert run_cli("events", "--from", "6", "--db", shop).stdout == ""  # nothing appended
