@@ -225,6 +225,8 @@ class EventLog(ScrollView, can_focus=True):
         else:
             row_style = Style()
         text = self._row_text(row, width, muted=row.position > self.cursor)
+        if text.cell_len > width:  # a cut summary says so ("@ 9" would read as a price)
+            text.truncate(width, overflow="ellipsis")
         text.stylize_before(row_style)  # under the columns' own colours
         strip = Strip(text.render(self.app.console), text.cell_len)
         strip = strip.crop_extend(scroll_x, scroll_x + width, row_style)
