@@ -16,6 +16,7 @@ importer, the demo and above all the full-screen app (textual) are imported
 only by the commands that need them.
 """
 
+import errno
 import os
 import signal
 import sqlite3
@@ -43,6 +44,8 @@ BUG = 70  # an unexpected error: a bug in cartui, reported in one line
 INTERRUPTED = 130
 FOLLOW_POLL_SECONDS = 0.2
 _SQLITE_MAX_INTEGER = 2**63 - 1  # a larger --limit cannot reach SQLite
+# Errors only a write raises: a full disk, a quota, a file size limit.
+_NO_ROOM_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 class CliError(Exception):
@@ -51,6 +54,11 @@ class CliError(Exception):
     def __init__(self, message: str, status: int = INVALID) -> None:
         super().__init__(message)
         self.status = status
+
+
+class ReaderGone(Exception):
+    """stdout's reader stopped reading (`cartui carts | head -1`). Not an OSError,
+    which click would end itself, with a silent exit status 1."""
 
 
 class App:
@@ -87,8 +95,16 @@ class App:
     def open_store(self) -> EventStore:
         """The store, creating the database if needed (new, import, demo, the app)."""
         if self._store is None:
+            self.refuse_a_missing_folder()
             self._store = EventStore(self.db_path)
         return self._store
+
+    def refuse_a_missing_folder(self) -> None:
+        """A --db in a folder that does not exist is a typo, not a new store to start.
+        The default database's folder (and $CARTUI_DB's, a setting) is made as needed."""
+        folder = self.db_path.parent
+        if self.db_option is not None and not folder.exists():
+            raise CliError(f"no folder {folder} for the database (create it first)")
 
     @cached_property
     def catalog(self):
@@ -151,7 +167,10 @@ def command(name: str | None = None, **settings) -> Callable:
             app = click.get_current_context().find_object(App)
             if db is not None:
                 app.db_option = db
-            return func(app, **params)
+            try:
+                return func(app, **params)
+            except BrokenPipeError:
+                raise ReaderGone from None  # for run() to end it, not click
         return cli.command(name, **settings)(_db_option(run))
     return decorate
 
@@ -335,8 +354,6 @@ def events(app: App, cart_id: str | None, from_position: int, limit: int | None,
             seen_version = store.data_version()
     except KeyboardInterrupt:
         return  # Ctrl-C or SIGTERM: the way to end --follow
-    except BrokenPipeError:
-        _silence_stdout()  # the reader went away (`cartui events | head`): not an error
 
 
 @command()
@@ -347,11 +364,8 @@ def export(app: App, file: Path | None) -> None:
 
     store = app.store
     if file is None or str(file) == "-":
-        try:
-            export_events(store, sys.stdout.buffer)
-            sys.stdout.buffer.flush()
-        except BrokenPipeError:
-            _silence_stdout()  # the reader went away (`cartui export | head`): not an error
+        export_events(store, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
         return
     try:
         count = export_file(store, file)
@@ -391,15 +405,18 @@ def verify(app: App) -> None:
     """List the stored events that cannot be decoded, by position.
 
     An event's data must decode for its type and schema version, its
-    recorded_at must be a time, its version a whole number and its text UTF-8
-    (rows another program wrote may break any of these). Exit status 0 when every event decodes; 1,
-    after the list, when some do not.
+    recorded_at must be a time, its version a whole number that continues its
+    stream and its text UTF-8 (rows another program wrote may break any of
+    these). Exit status 0 when every event decodes; 1, after the list, when
+    some do not.
     """
     store = app.store
     service = app.service
     count = bad = 0
+    versions: dict[str, object] = {}  # each stream's last version so far
     for row in store.read_all(1):
         count += 1
+        before, versions[row.stream_id] = versions.get(row.stream_id, 0), row.version
         try:
             service.decode(row)
             parse_timestamp(row.recorded_at)
@@ -411,8 +428,8 @@ def verify(app: App) -> None:
             not_utf8 = [name for name, value in zip(row._fields, row) if type(value) is NotUtf8Text]
             if not_utf8:
                 reason = f"{not_utf8[0]} is not UTF-8 text"
-            elif type(row.version) is not int:  # SQLite keeps 'abc' or 1.5 in an INTEGER column
-                reason = f"version {row.version!r} is not a whole number"
+            elif type(before) is int and row.version != before + 1:
+                reason = f"version {row.version} does not continue its stream, at version {before}"
             else:
                 continue
         bad += 1
@@ -570,6 +587,7 @@ def catalog(app: App, as_json: bool) -> None:
 # -- the full-screen app ---------------------------------------------------------------------
 
 def _run_full_screen(app: App) -> None:
+    app.refuse_a_missing_folder()  # the app opens the database itself, making any folder
     if app.uses_builtin_default:
         _seed_default_database(app)
     try:
@@ -666,6 +684,7 @@ def run(argv: Iterable[str] | None = None) -> int:
     try:
         result = cli.main(args=None if argv is None else list(argv), prog_name="cartui",
                           standalone_mode=False)
+        sys.stdout.flush()  # here, where a failed write is handled, not at exit
         return result if isinstance(result, int) else OK
     except SystemExit as exc:  # the full-screen app may end this way
         if exc.code is None or isinstance(exc.code, int):
@@ -676,6 +695,9 @@ def run(argv: Iterable[str] | None = None) -> int:
             click.echo(exc.ctx.get_usage(), err=True)
             click.echo(f"Try '{exc.ctx.command_path} --help' for help.", err=True)
         return _fail(exc.format_message(), INVALID)
+    except (ReaderGone, BrokenPipeError):
+        _silence_stdout()
+        return OK  # the reader stopped reading (`cartui carts | head -1`): not an error
     except BaseException as exc:  # noqa: BLE001 - every error becomes one line, never a traceback
         status, message = exit_status(exc)
         if status == BUG and os.environ.get("CARTUI_DEBUG"):
@@ -703,6 +725,8 @@ def exit_status(exc: BaseException) -> tuple[int, str]:
             return INVALID, f"cannot read the database: {exc}"
         case click.ClickException():
             return INVALID, exc.format_message()
+        case OSError() if exc.filename is None and exc.errno in _NO_ROOM_ERRNOS:
+            return INVALID, f"cannot write the output: {exc.strerror}"
         case OSError() if exc.filename is not None:
             return INVALID, f"{exc.filename}: {exc.strerror or exc}"
         case click.Abort() | KeyboardInterrupt():
@@ -718,8 +742,8 @@ def _fail(message: str, status: int) -> int:
 
 
 def _silence_stdout() -> None:
-    """After a closed pipe, Python would complain again when it flushes stdout at exit.
-    (click turns a closed pipe elsewhere into a quiet exit 1.)"""
+    """After a closed pipe, Python would complain again when it flushes stdout at exit:
+    what is left goes to os.devnull instead."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)

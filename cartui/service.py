@@ -33,6 +33,9 @@ class LoadedCart:
     state: CartState
     as_of_position: int  # the position the state was asked for (the head when not asked)
     undecodable: list[UndecodableEvent] = field(default_factory=list)
+    # The first row whose version does not continue the stream (another program
+    # wrote it), as "position P: version V after version U"; None in a sound stream.
+    gap: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,8 +84,8 @@ class CartService:
     def load(self, cart_id: str, at_position: int | None = None) -> LoadedCart:
         """A cart's state from its newest snapshot plus the events after it.
 
-        Rows that cannot be decoded are skipped and reported, never fatal; so is
-        a row whose version does not continue the stream (another program's).
+        Rows that cannot be decoded are skipped and reported, never fatal; a row
+        whose version does not continue the stream is folded, and reported.
         """
         # The head is read first and everything up to it: another process may
         # append meanwhile, and the state must be the one as of the reported position.
@@ -92,18 +95,17 @@ class CartService:
         if snapshot is not None:
             state = CartState.from_dict(orjson.loads(snapshot[2]))
         undecodable = []
+        gap = None
         for row in self.store.read_stream(cart_id, after_version=state.version,
                                           up_to_position=as_of):
+            if row.version != state.version + 1 and gap is None:
+                gap = f"position {row.position}: version {row.version} after version {state.version}"
             try:
-                event = self.decode(row)
-                if row.version != state.version + 1:  # a gap: appending would conflict forever
-                    raise UndecodableEvent(row.position, f"version {row.version} does not continue "
-                                           f"its stream, which is at version {state.version}")
-                state = evolve(state, event)
+                state = evolve(state, self.decode(row))
             except UndecodableEvent as exc:
                 undecodable.append(exc)
                 state = skip_undecodable(state)
-        return LoadedCart(state, as_of, undecodable)
+        return LoadedCart(state, as_of, undecodable, gap)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -176,6 +178,10 @@ class CartService:
             bad = loaded.undecodable[0]
             raise StoreError(f"cart {command.cart_id!r} has a stored event that cannot be decoded "
                              f"(position {bad.position}: {bad.reason}), so it cannot be changed")
+        if loaded.gap is not None:
+            # Its next version may be taken already: every append would conflict.
+            raise StoreError(f"cart {command.cart_id!r} has a gap in its versions ({loaded.gap}), "
+                             "written by another program, so it cannot be changed")
         return loaded.state, decide(command, loaded.state, self.catalog)
 
     def create_cart(self, cart_id: str | None = None, customer: str | None = None) -> CommandResult:

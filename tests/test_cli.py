@@ -1,5 +1,6 @@
 """The command line as a user meets it: outputs, exit statuses, nothing appended on error."""
 
+import fcntl
 import functools
 import json
 import os
@@ -12,12 +13,13 @@ import sys
 import threading
 import time
 
+import orjson
 import pytest
 
 from cartui import cli
 from cartui.resources import load_catalog
 from cartui.service import CartService
-from cartui.store import EventStore
+from cartui.store import NO_STREAM, EventStore, NewEvent
 
 
 def open_service(db) -> CartService:
@@ -91,8 +93,11 @@ def test_show_prints_a_table_with_money_as_currency(run_cli, shop):
 
 
 def test_names_from_data_are_printed_literally(run_cli, tmp_db):
+    """A name with an escape sequence comes from another program or an imported
+    file (`new` refuses one): it is printed escaped."""
     service = open_service(tmp_db)
-    service.create_cart("cart-x", customer="[bold red]Eve[/] \x1b[31m")
+    service.store.append("cart-x", [NewEvent("CartCreated", orjson.dumps(
+        {"customer": "[bold red]Eve[/] \x1b[31m"}).decode(), "e1")], expected_version=NO_STREAM)
     service.store.close()
     result = run_cli("show", "cart-x", "--db", tmp_db)
     assert "[bold red]Eve[/]" in result.stdout
@@ -223,6 +228,52 @@ def test_a_database_under_a_file_is_a_one_line_error(run_cli, tmp_path):
     assert result.status == 2
     assert result.error_lines == [f"error: cannot open {tmp_path}/plain-file/cartui.db: "
                                   f"{tmp_path}/plain-file is not a directory"]
+
+
+@pytest.mark.parametrize("args", [
+    ["--db", "DB", "new", "--cart", "cart-1"], ["new", "--cart", "cart-1", "--db", "DB"],
+    ["--db", "DB", "demo", "--carts", "2"], ["import", "FILE", "--db", "DB"],
+    ["--db", "DB"],  # the app
+])
+def test_a_db_in_a_folder_that_does_not_exist_is_refused_and_nothing_is_made(
+        run_cli, monkeypatch, tmp_path, args):
+    import cartui.tui.app
+
+    opened = []
+    monkeypatch.setattr(cartui.tui.app, "run_app", opened.append)
+    (tmp_path / "events.jsonl").write_text("")
+    missing = tmp_path / "misspelt"
+    places = {"DB": missing / "cartui.db", "FILE": tmp_path / "events.jsonl"}
+    result = run_cli(*[places.get(arg, arg) for arg in args])
+    assert result.status == 2
+    assert result.error_lines == [f"error: no folder {missing} for the database (create it first)"]
+    assert not missing.exists() and opened == []
+
+
+def test_the_default_database_and_cartui_db_get_their_folder_made(run_cli, tmp_path):
+    from cartui.resources import builtin_default_db_path
+
+    assert not builtin_default_db_path().parent.exists()
+    assert run_cli("new", "--cart", "cart-1").status == 0
+    assert builtin_default_db_path().exists()
+    setting = tmp_path / "made" / "for" / "cartui.db"
+    assert run_cli("new", "--cart", "cart-1", env={"CARTUI_DB": str(setting)}).status == 0
+    assert setting.exists()
+
+
+@pytest.mark.parametrize("args", [["carts"], ["new", "--cart", "cart-1"], ["verify"]])
+def test_a_sqlite_file_of_another_program_is_refused_and_left_as_it_was(run_cli, tmp_path, args):
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE foo (x)")
+    conn.close()
+    before = other.read_bytes()
+    result = run_cli(*args, "--db", other)
+    assert result.status == 2
+    assert result.error_lines == [f"error: {other} is a database of another program (tables: "
+                                  "foo): cartui keeps its events in a file of its own"]
+    assert other.read_bytes() == before  # no tables added, still not in WAL mode
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
 
 
 def test_the_app_seeds_only_the_builtin_default_database(run_cli, monkeypatch, tmp_path):
@@ -500,3 +551,52 @@ def test_events_follow_ends_quietly_when_the_reader_goes_away(shop, popen_cartui
     follower.wait(timeout=20)
     assert follower.returncode == 0
     assert follower.stderr.read() == b""
+
+
+# -- output that cannot be written -----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    """The demo history (about 300 carts): outputs much larger than a pipe holds."""
+    from cartui.demo import write_demo
+
+    db = tmp_path_factory.mktemp("demo") / "demo.db"
+    with EventStore(db) as store:
+        write_demo(store, load_catalog())
+    return db
+
+
+@pytest.mark.parametrize("args, lines_read", [
+    (["carts"], 1), (["events"], 1), (["events", "--follow"], 1), (["export"], 1),
+    # Outputs a pipe holds whole, or written at once (a write cut short by a closed
+    # pipe reports no error): the reader is gone before the first line.
+    (["catalog"], 0), (["projections"], 0), (["verify"], 0), (["carts", "--json"], 0),
+    (["projections", "--json"], 0),
+])
+def test_a_reader_that_stops_reading_ends_cartui_quietly(demo_db, child_env, args, lines_read):
+    """`cartui carts | head -1`: not an error, whichever the command."""
+    read_end, write_end = os.pipe()
+    if hasattr(fcntl, "F_SETPIPE_SZ"):  # one page: the rest of the output waits for the reader
+        fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
+    reader = os.fdopen(read_end, "rb")
+    if not lines_read:
+        reader.close()
+    process = subprocess.Popen([sys.executable, "-m", "cartui", *args, "--db", str(demo_db)],
+                               stdout=write_end, stderr=subprocess.PIPE, env=child_env)
+    os.close(write_end)
+    if lines_read:
+        assert reader.readline()
+        reader.close()
+    _, stderr = process.communicate(timeout=60)
+    assert (process.returncode, stderr) == (0, b"")  # no error, no complaint at exit
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+@pytest.mark.parametrize("args", [["carts"], ["catalog"], ["projections", "--json"], ["events"],
+                                  ["events", "--follow"], ["export"], ["verify"]])
+def test_an_output_on_a_full_disk_is_one_error_line_and_status_2(demo_db, child_env, args):
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run([sys.executable, "-m", "cartui", *args, "--db", str(demo_db)],
+                              stdout=full, stderr=subprocess.PIPE, env=child_env, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr == b"error: cannot write the output: No space left on device\n"

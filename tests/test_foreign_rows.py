@@ -10,7 +10,7 @@ import pytest
 
 from cartui.resources import load_catalog
 from cartui.service import CartService
-from cartui.store import EventStore, NotUtf8Text
+from cartui.store import NO_STREAM, ConcurrencyError, EventStore, NewEvent, NotUtf8Text
 
 METADATA = '{"event_id":"%s","correlation_id":null,"causation_id":null}'
 
@@ -151,18 +151,39 @@ def test_a_version_that_is_no_whole_number_is_reported(run_cli, shop, version):
     assert added.status == 2 and reason in added.stderr
 
 
-def test_a_version_gap_is_reported_and_the_cart_refuses_changes_instead_of_conflicting(run_cli, shop):
+def test_a_version_gap_refuses_changes_instead_of_conflicting_for_ever(run_cli, shop):
     """cart-a is at version 2; another program writes its version 4. Appending
-    version 3 would conflict on every retry: the row is reported instead."""
+    version 3 would conflict on every retry: the command is refused instead."""
     with sqlite3.connect(shop, isolation_level=None) as conn:
         conn.execute("INSERT INTO events VALUES (5, 'cart-a', 4, 'ItemRemoved', 1, "
                      "'{\"sku\":\"COF-ESP-1KG\"}', ?, '2030-01-01T00:00:00.000000Z')",
                      (METADATA % "f1",))
     conn.close()
-    reason = "version 4 does not continue its stream, which is at version 2"
-    shown = run_cli("show", "cart-a", "--db", shop)
-    assert shown.status == 0 and shown.stderr == f"warning: skipped position 5: {reason}\n"
-    assert "COF-ESP-1KG" in shown.stdout  # the removal is not applied
     added = run_cli("add", "cart-a", "TEA-EGR-100", "--db", shop)
-    assert added.status == 2 and reason in added.stderr
+    assert added.status == 2 and added.stderr == (
+        "error: cart 'cart-a' has a gap in its versions (position 5: version 4 after version 2), "
+        "written by another program, so it cannot be changed\n")
     assert run_cli("events", "--from", "6", "--db", shop).stdout == ""  # nothing appended
+    assert run_cli("show", "cart-a", "--db", shop).status == 0  # read as the projections read it
+    verify = run_cli("verify", "--db", shop)
+    assert verify.status == 1 and verify.stdout == (
+        "position 5 (cart-a version 4, ItemRemoved v1): version 4 does not continue its stream, "
+        "at version 2\n")
+
+
+def test_a_stream_without_a_version_1_is_not_a_stream_that_does_not_exist(run_cli, shop):
+    """Another program began cart-o at version 5: "must not exist" appends (one
+    event or several) are refused, so `new` cannot slip a version 1 under it."""
+    with sqlite3.connect(shop, isolation_level=None) as conn:
+        conn.execute("INSERT INTO events VALUES (5, 'cart-o', 5, 'CartCreated', 1, "
+                     "'{\"customer\":null}', ?, '2030-01-01T00:00:00.000000Z')", (METADATA % "f1",))
+    conn.close()
+    with EventStore(shop) as store:
+        event = NewEvent("CartCreated", '{"customer":null}', "n1")
+        for events in ([event], [event, NewEvent("CartCreated", '{"customer":null}', "n2")]):
+            with pytest.raises(ConcurrencyError):
+                store.append("cart-o", events, expected_version=NO_STREAM)
+        assert store.head_position() == 5
+    created = run_cli("new", "--cart", "cart-o", "--db", shop)
+    assert created.status == 2 and "has a gap in its versions (position 5: version 5 after " \
+        "version 0)" in created.stderr

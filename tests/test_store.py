@@ -20,6 +20,7 @@ from cartui.store import (
     is_unreadable_database,
 )
 from cartui.store import timestamps
+from cartui.store.readmodels import READMODEL_SCHEMA_SQL, READMODEL_TABLES
 from cartui.store.timestamps import utc_now_text
 
 T0 = datetime(2026, 1, 5, 10, 0, 0, tzinfo=timezone.utc)
@@ -424,6 +425,33 @@ def test_a_given_recorded_at_is_stored_fixed_width_utc_and_never_goes_back(store
     assert [r.recorded_at for r in store.read_all()] == [
         "2026-01-05T10:00:00.250000Z", "2026-01-05T10:00:00.250000Z", "2026-01-05T10:00:01.000000Z"]
     assert store.position_at_time("2026-01-05T10:00:00.999999Z") == 2
+
+
+def test_a_sqlite_database_of_another_program_is_a_store_error_and_left_untouched(db):
+    with raw(db) as conn:
+        conn.execute("CREATE TABLE foo (x)")
+        conn.execute("INSERT INTO foo VALUES ('their data')")
+    with pytest.raises(StoreError) as info:
+        EventStore(db)
+    assert str(info.value) == (f"{db} is a database of another program (tables: foo): "
+                               "cartui keeps its events in a file of its own")
+    with raw(db) as conn:
+        assert conn.execute("SELECT type, name FROM sqlite_master").fetchall() == [("table", "foo")]
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+
+@pytest.mark.parametrize("tables", ["none", "cartui's derived ones"])
+def test_a_sqlite_database_without_tables_of_another_program_is_cartuis(db, tables):
+    with raw(db) as conn:
+        conn.execute("PRAGMA user_version = 7")  # a database file, with no table in it
+        if tables != "none":  # as if someone dropped `events`; SQLite's own tables do not count
+            conn.executescript(READMODEL_SCHEMA_SQL.format(**{t: t for t in READMODEL_TABLES}))
+            conn.execute("CREATE TABLE snapshots (stream_id)")
+            conn.execute("ANALYZE")
+    with EventStore(db) as store:
+        store.append("c1", [created("e1")], NO_STREAM)
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert count_rows(db) == 1
 
 
 def test_a_sqlite_file_that_is_not_ours_is_not_switched_to_wal(db):

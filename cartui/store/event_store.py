@@ -81,6 +81,10 @@ class ConcurrencyError(Exception):
     """The stream moved on since it was read (or the write lock never came)."""
 
 
+class _VersionRefused(ConcurrencyError):
+    """The expected version is not the stream's: a conflict, or a retried append."""
+
+
 class StoreBusy(ConcurrencyError):
     """The write lock did not come within the busy timeout. SQLite kept trying
     for all that time already, so a caller should not wait it out again."""
@@ -191,6 +195,8 @@ class EventStore:
         if columns and columns != _EXPECTED_COLUMNS:
             raise StoreError(f"{self.path} has an events table that is not cartui's "
                              f"(columns: {', '.join(sorted(columns))})")
+        if not columns:
+            self._refuse_another_programs_tables()
         names = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master")}
         sql = SCHEMA_SQL
         if columns and self._has_stream_version_constraint():
@@ -198,6 +204,20 @@ class EventStore:
             sql = LEGACY_SCHEMA_SQL
         if not columns or not _SCHEMA_OBJECTS <= names:
             self.conn.executescript("BEGIN IMMEDIATE;" + sql + "COMMIT;")
+
+    def _refuse_another_programs_tables(self) -> None:
+        """A file without `events` is cartui's to start only if it holds no tables but
+        cartui's (and SQLite's own): another program's database must not get them."""
+        from .readmodels import READMODEL_TABLES  # here: readmodels imports this module
+
+        ours = {"events", "snapshots", *READMODEL_TABLES}
+        theirs = sorted(name for (name,) in self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")
+            if name not in ours and not name.startswith("sqlite_"))
+        if theirs:
+            shown = ", ".join(theirs[:5]) + (", ..." if len(theirs) > 5 else "")  # one short line
+            raise StoreError(f"{self.path} is a database of another program (tables: {shown}): "
+                             "cartui keeps its events in a file of its own")
 
     def _has_stream_version_constraint(self) -> bool:
         """A table made before UNIQUE(stream_id, version) became an index: the
@@ -366,12 +386,14 @@ class EventStore:
                 return recorded
             with self._write():
                 return self._insert_new(stream_id, events, expected_version, snapshot)
-        except sqlite3.IntegrityError as exc:
+        except _VersionRefused as exc:
             conflict = exc
+        except sqlite3.IntegrityError as exc:
+            conflict = ConcurrencyError(
+                f"stream {stream_id!r} moved on from version {expected_version}: {exc}")
         if events and len(self.stored_event_ids([e.event_id for e in events])) == len(events):
             return []
-        raise ConcurrencyError(
-            f"stream {stream_id!r} moved on from version {expected_version}: {conflict}") from None
+        raise conflict from None
 
     def _insert_new(self, stream_id: str, events: Sequence[NewEvent],
                     expected_version: int | None, snapshot: tuple[int, str] | None
@@ -393,8 +415,8 @@ class EventStore:
         and the insert, for the price of the insert alone."""
         given = normalize_timestamp(e.recorded_at) if e.recorded_at else now
         metadata = e.metadata_json()
-        args = (stream_id, expected_version, stream_id, expected_version, expected_version + 1,
-                e.type, e.schema_version, e.data, metadata, given, given)
+        args = (stream_id, expected_version, stream_id, stream_id, expected_version,
+                expected_version + 1, e.type, e.schema_version, e.data, metadata, given, given)
         try:
             position = self.conn.execute(_INSERT_ONE_SQL, args).lastrowid
             recorded_at = given
@@ -411,9 +433,9 @@ class EventStore:
                     raise
                 # UNIQUE(stream_id, version) only refuses an expected version that is
                 # behind; one that is ahead would leave a gap in the stream.
-                raise ConcurrencyError(f"stream {stream_id!r} is at version "
-                                       f"{self.stream_version(stream_id)}, expected "
-                                       f"{expected_version}") from None
+                raise _VersionRefused(f"stream {stream_id!r} is at version "
+                                      f"{self.stream_version(stream_id)}, expected "
+                                      f"{expected_version}") from None
         # tuple.__new__ skips the named tuple's own __new__, a Python function
         # that costs as much again: every command pays it.
         return tuple.__new__(RecordedEvent, (position, stream_id, expected_version + 1, e.type,
@@ -422,9 +444,9 @@ class EventStore:
     def _insert_many(self, stream_id: str, events: Sequence[NewEvent],
                      expected_version: int | None, now: str) -> list[RecordedEvent]:
         current = self.stream_version(stream_id) if expected_version is ANY else expected_version
-        if current > 0 and expected_version is not ANY and not self._has_version(stream_id, current):
-            raise ConcurrencyError(f"stream {stream_id!r} is at version "
-                                   f"{self.stream_version(stream_id)}, expected {current}")
+        if expected_version is not ANY and not self._may_follow(stream_id, current):
+            raise _VersionRefused(f"stream {stream_id!r} is at version "
+                                  f"{self.stream_version(stream_id)}, expected {current}")
         head, head_time = self.head_position(), self.head_recorded_at()
         recorded = []
         for i, e in enumerate(events, start=1):
@@ -488,7 +510,12 @@ class EventStore:
                 f"SELECT {EVENT_ID_EXPR} FROM events WHERE {EVENT_ID_EXPR} IN ({marks})", chunk))
         return found
 
-    def _has_version(self, stream_id: str, version: int) -> bool:
+    def _may_follow(self, stream_id: str, version: int) -> bool:
+        """Whether events may be appended after `version`: the stream holds it (the
+        UNIQUE index refuses the next if it is not the last), or for 0, no row at all."""
+        if version == 0:
+            return self.conn.execute("SELECT 1 FROM events WHERE stream_id = ?",
+                                     (stream_id,)).fetchone() is None
         return self.conn.execute("SELECT 1 FROM events WHERE stream_id = ? AND version = ?",
                                  (stream_id, version)).fetchone() is not None
 
@@ -594,14 +621,17 @@ class EventStore:
 # A single event in one statement. The position is NULL, which SQLite makes one
 # more than the largest (rows are never deleted, so no number comes twice). The
 # version is NULL, which NOT NULL refuses, when the expected version is one the
-# stream has not reached. recorded_at is NULL too when the head was recorded
+# stream has not reached, or 0 ("must not exist") for a stream that has a row (in
+# a sound stream UNIQUE would refuse version 1; another program may have left
+# the stream without one). recorded_at is NULL too when the head was recorded
 # later than the given time (_HEAD_TIME): _INSERT_ONE_AT_HEAD_TIME_SQL then
 # raises the time to the head's and returns it. Usually the time stands and the
 # position is the cursor's lastrowid: RETURNING would cost as much as the rest
 # of the statement's work.
 _NEXT_POSITION_AND_VERSION = """
     NULL, ?,
-    CASE WHEN ? = 0 OR EXISTS (SELECT 1 FROM events WHERE stream_id = ? AND version = ?)
+    CASE WHEN (? = 0 AND NOT EXISTS (SELECT 1 FROM events WHERE stream_id = ?))
+           OR EXISTS (SELECT 1 FROM events WHERE stream_id = ? AND version = ?)
          THEN ? END,
     ?, ?, ?, ?,"""
 # The latest recorded_at that is a timestamp: text order is time order for the
