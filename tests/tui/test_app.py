@@ -9,6 +9,7 @@ import time
 
 import orjson
 import pytest
+from rich.cells import cell_len
 from textual.content import Content
 from textual.widgets import DataTable, Input, Static
 
@@ -1060,6 +1061,19 @@ async def test_control_characters_in_data_are_shown_escaped_never_sent(empty_db,
         shown.append("\n".join(str(s.render()) for s in app.screen.query("Static")))
         assert "Change to cart cart\\x1b[2J" in shown[-1] and "Tea\\x07\\x1b[2J" in shown[-1]
         assert not any(c in text for text in shown for c in "\x07\x1b")
+
+
+async def test_a_cart_id_of_wide_characters_keeps_the_columns_in_line(empty_app):
+    """Emoji take two cells each: the cart column is measured in cells, not characters."""
+    async with empty_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        for cart_id in ("cart-a", "🛒" * 10):
+            empty_app.run_command(lambda c=cart_id: empty_app.service.create_cart(c), cart_id)
+            await settle(pilot)
+        log = empty_app.main.query_one(EventLog)
+        rows = [log.render_line(y).text for y in (0, 1)]
+        assert "🛒" * 6 + "…" in rows[1]  # cut to the column's 14 cells
+        assert [cell_len(row[:row.index("Created")]) for row in rows] == [35, 35]
 
 
 async def test_a_long_customer_name_never_hides_the_cart_status(empty_app):

@@ -2,6 +2,7 @@
 
 from typing import Iterable
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.widget import Widget
@@ -61,7 +62,7 @@ class CartPickerScreen(PickerDialog[str]):
         self.on_resize()
 
     def on_resize(self) -> None:
-        longest_id = max((len(c.cart_id) for c in self.carts), default=4)
+        longest_id = max((cell_len(literal(c.cart_id)) for c in self.carts), default=4)
         widths = text_widths(self.size.width, longest_id)
         if widths != self.widths:
             self.widths = widths

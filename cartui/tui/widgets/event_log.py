@@ -10,6 +10,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -20,7 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ...store import EventStore, RecordedEvent, UndecodableEvent
-from .formatting import SHORT_TYPES, clock_time, count, day_and_time, event_summary, literal
+from .formatting import SHORT_TYPES, clock_time, count, day_and_time, event_summary, fit, literal
 
 PAGE_SIZE = 64
 CACHED_PAGES = 64
@@ -248,14 +249,10 @@ class EventLog(ScrollView, can_focus=True):
         when = day_and_time(row.recorded_at) if width >= 64 else clock_time(row.recorded_at)
         kind = literal(row.type) if width >= 96 else SHORT_TYPES.get(row.type) or literal(row.type)
         kind_width = 19 if width >= 96 else 10
-        if len(kind) > kind_width:  # a type cartui does not know: the columns stay put
-            kind = kind[:kind_width - 1] + "…"
         # The cart column is as wide as the longest id seen so far (it only grows, so
         # columns do not jump while scrolling), at most 14 cells.
         cart = literal(row.stream_id)
-        self._cart_width = max(self._cart_width, min(14, len(cart)))
-        if len(cart) > self._cart_width:
-            cart = cart[:self._cart_width - 1] + "…"
+        self._cart_width = max(self._cart_width, min(14, cell_len(cart)))
         summary, decodes = self._described(row)
         if not decodes:
             kind_style = summary_style = style("event-log--undecodable")
@@ -267,8 +264,8 @@ class EventLog(ScrollView, can_focus=True):
         text = Text.assemble(
             (str(row.position).rjust(position_width), style("event-log--position")), " ",
             (when, style("event-log--time")), " ",
-            (cart.ljust(self._cart_width), cart_style), " ",
-            (kind.ljust(kind_width), kind_style), " ",
+            (fit(cart, self._cart_width), cart_style), " ",
+            (fit(kind, kind_width), kind_style), " ",  # a type cartui does not know is cut
             (summary, summary_style),
             no_wrap=True, end="",
         )

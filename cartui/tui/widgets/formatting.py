@@ -6,6 +6,7 @@ escapes its control characters, which a terminal would obey.
 """
 
 import orjson
+from rich.cells import cell_len, set_cell_size
 
 from ...literal import literal
 from ...money import money  # noqa: F401  (the panes format money through here)
@@ -25,20 +26,30 @@ def count(n: int) -> str:
     return f"{n:,}"
 
 
+def fit(text: str, width: int) -> str:
+    """`text` in exactly `width` cells: padded, or cut with "…" (a wide character,
+    an emoji say, takes two cells)."""
+    if cell_len(text) <= width:
+        return set_cell_size(text, width)
+    while cell_len(text) > width - 1:
+        text = text[:-1]
+    return set_cell_size(text + "…", width)  # padded when a wide character left a cell
+
+
 # Each shows a recorded_at that is no time (a row another program wrote) as it is,
 # cut to the width of what it would have shown.
 
 def clock_time(recorded_at: str) -> str:
     """"2026-01-05T10:42:07.123456Z" -> "10:42:07"."""
     if not starts_like_timestamp(recorded_at):
-        return literal(recorded_at)[:8].ljust(8)
+        return fit(literal(recorded_at), 8)
     return recorded_at[11:19]
 
 
 def day_and_time(recorded_at: str) -> str:
     """"2026-01-05T10:42:07.123456Z" -> "01-05 10:42:07"."""
     if not starts_like_timestamp(recorded_at):
-        return literal(recorded_at)[:14].ljust(14)
+        return fit(literal(recorded_at), 14)
     return f"{recorded_at[5:10]} {recorded_at[11:19]}"
 
 
