@@ -395,13 +395,17 @@ class CartuiApp(App):
         if shown is None:
             self.move_cursor(self.cursor.position + delta)
             return
-        if not shown:
-            return
         position = self.cursor.position
         last_at_or_before = bisect_right(shown, position) - 1
         on_a_shown_row = last_at_or_before >= 0 and shown[last_at_or_before] == position
         index = last_at_or_before + delta + (0 if delta > 0 or on_a_shown_row else 1)
-        self.move_cursor(shown[max(0, min(len(shown) - 1, index))])
+        target = shown[max(0, min(len(shown) - 1, index))] if shown else position
+        if (target - position) * delta <= 0:  # none that way: never a step the other way
+            # Without a word the key would seem broken: the log has events beyond.
+            self.say(f"No {'later' if delta > 0 else 'earlier'} event matches the filter: "
+                     "/ changes or clears it" + (", end returns to LIVE." if delta > 0 else "."))
+            return
+        self.move_cursor(target)
 
     def action_go_start(self) -> None:
         self.move_cursor(0)

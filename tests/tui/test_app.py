@@ -663,6 +663,12 @@ async def test_filter_the_event_stream_by_cart(demo_app):
         assert demo_app.cursor.position == mine[0]
         await pilot.press("end", "left")
         assert demo_app.cursor.position == mine[-1]
+        await pilot.press("right")  # the cart's last event: the key says why it stays
+        assert demo_app.cursor.position == mine[-1]
+        assert ("No later event matches the filter: / changes or clears it, end returns to LIVE."
+                in notices(demo_app))
+        await pilot.press("end", "right")  # past the last match: not a step back to it
+        assert demo_app.cursor.live
         await pilot.press("slash")
         await settle(pilot)
         demo_app.screen.query_one(Input).value = ""
