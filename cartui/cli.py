@@ -245,7 +245,11 @@ def show(app: App, cart: str, at_position: int | None, at_time: str | None, as_j
     except PositionOutOfRange as exc:
         raise CliError(str(exc)) from None
     for problem in loaded.undecodable:
-        click.echo(f"warning: skipped position {problem.position}: {problem.reason}", err=True)
+        click.echo(f"warning: skipped position {problem.position}: {_text(problem.reason)}",
+                   err=True)
+    if loaded.gap is not None:
+        click.echo(f"warning: a gap in the cart's versions ({_text(loaded.gap)}): another "
+                   "program wrote it", err=True)
     state = loaded.state
     if not state.exists:
         where = "" if at_position is None else f" at position {loaded.as_of_position}"
@@ -256,7 +260,8 @@ def show(app: App, cart: str, at_position: int | None, at_time: str | None, as_j
     recorded_at = app.store.recorded_at(loaded.as_of_position)
     click.echo(f"Cart {cart} · {_text(state.customer or 'anonymous')} · "
                f"{state.status.replace('_', ' ')} · version {state.version}")
-    click.echo(f"As of position {loaded.as_of_position}" + (f" ({recorded_at})" if recorded_at else ""))
+    click.echo(f"As of position {loaded.as_of_position}"
+               + (f" ({_text(recorded_at)})" if recorded_at else ""))
     click.echo()
     if not state.lines:
         click.echo("  (no items)")
@@ -413,10 +418,13 @@ def verify(app: App) -> None:
     store = app.store
     service = app.service
     count = bad = 0
-    versions: dict[str, object] = {}  # each stream's last version so far
+    versions: dict[str, int] = {}  # each stream's version so far
     for row in store.read_all(1):
         count += 1
-        before, versions[row.stream_id] = versions.get(row.stream_id, 0), row.version
+        before = versions.get(row.stream_id, 0)
+        # A gap is reported once, then counted on from; a version that is no number
+        # counts as the next one, as loading the cart counts it.
+        versions[row.stream_id] = row.version if type(row.version) is int else before + 1
         try:
             service.decode(row)
             parse_timestamp(row.recorded_at)
@@ -428,13 +436,14 @@ def verify(app: App) -> None:
             not_utf8 = [name for name, value in zip(row._fields, row) if type(value) is NotUtf8Text]
             if not_utf8:
                 reason = f"{not_utf8[0]} is not UTF-8 text"
-            elif type(before) is int and row.version != before + 1:
+            elif row.version != before + 1:
                 reason = f"version {row.version} does not continue its stream, at version {before}"
             else:
                 continue
         bad += 1
-        click.echo(f"position {row.position} ({_text(row.stream_id)} version {row.version}, "
-                   f"{_text(row.type)} v{row.schema_version}): {_text(reason)}")
+        click.echo(f"position {row.position} ({_text(row.stream_id)} version "
+                   f"{_text(row.version)}, {_text(row.type)} v{_text(row.schema_version)}): "
+                   f"{_text(reason)}")
     if bad:
         raise CliError(f"{bad:,} of {count:,} events cannot be decoded", REFUSED)
     click.echo(f"all {count:,} events decode" if count else "the log is empty")
@@ -472,7 +481,7 @@ def projections(app: App, at_position: int | None, at_time: str | None, as_json:
         return
     recorded_at = app.store.recorded_at(figures.as_of_position)
     click.echo(f"Projections as of position {figures.as_of_position:,}"
-               + (f" ({recorded_at})" if recorded_at else ""))
+               + (f" ({_text(recorded_at)})" if recorded_at else ""))
     click.echo()
     click.echo(f"Carts    {figures.carts_open:,} open ({figures.carts_abandoned:,} abandoned: "
                f"quiet for over 60 minutes) · {figures.carts_checked_out:,} checked out")

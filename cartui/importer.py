@@ -496,6 +496,10 @@ class _Importer:
             raise ImportFileError(
                 number, f"cart {stream_id!r} has a stored event that cannot be decoded "
                         f"(position {bad.position}: {bad.reason}), so this line cannot be checked")
+        if loaded.gap is not None:
+            raise ImportFileError(
+                number, f"cart {stream_id!r} has a gap in its versions ({loaded.gap}), written by "
+                        "another program, so this line cannot be checked")
         return CartTally.of(loaded.state)
 
 

@@ -21,7 +21,7 @@ from .domain.events import CURRENT_SCHEMA_VERSION
 from .ids import new_uuid
 from .store import (
     ConcurrencyError, EventStore, NewEvent, RecordedEvent, StoreBusy, StoreError, UndecodableEvent,
-    decode_event,
+    decode_event, version_not_whole,
 )
 
 DEFAULT_SNAPSHOT_EVERY = 50  # see README, "Speed": a load replays at most this many events
@@ -77,8 +77,8 @@ class CartService:
 
     def decode(self, row: RecordedEvent):
         """The domain event of a stored row (upcast); raises UndecodableEvent."""
-        if type(row.version) is not int:  # SQLite keeps 'abc' or 1.5 in an INTEGER column
-            raise UndecodableEvent(row.position, f"version {row.version!r} is not a whole number")
+        if type(row.version) is not int:
+            raise version_not_whole(row.position, row.version)
         return decode_event(row.type, row.schema_version, row.data, self.product_names, row.position)
 
     def load(self, cart_id: str, at_position: int | None = None) -> LoadedCart:

@@ -10,7 +10,7 @@ import pytest
 
 from cartui.resources import load_catalog
 from cartui.service import CartService
-from cartui.store import NO_STREAM, ConcurrencyError, EventStore, NewEvent, NotUtf8Text
+from cartui.store import NO_STREAM, ConcurrencyError, EventStore, NewEvent, NotUtf8Text, StoreError
 
 METADATA = '{"event_id":"%s","correlation_id":null,"causation_id":null}'
 
@@ -145,6 +145,9 @@ def test_a_version_that_is_no_whole_number_is_reported(run_cli, shop, version):
     for command in (["carts"], ["projections"], ["rebuild"], ["events"]):
         result = run_cli(*command, "--db", shop)
         assert result.status == 0, (command, result.stderr)
+    projections = run_cli("projections", "--json", "--db", shop)
+    assert "1 events cannot be decoded and were skipped (positions 5;" in projections.stderr
+    assert orjson.loads(projections.stdout)["carts"]["open"] == 2  # cart-v never began
     shown = run_cli("show", "cart-v", "--db", shop)
     assert shown.status == 2 and shown.stderr.splitlines()[0] == f"warning: skipped position 5: {reason}"
     added = run_cli("add", "cart-v", "TEA-EGR-100", "--db", shop)
@@ -164,7 +167,10 @@ def test_a_version_gap_refuses_changes_instead_of_conflicting_for_ever(run_cli, 
         "error: cart 'cart-a' has a gap in its versions (position 5: version 4 after version 2), "
         "written by another program, so it cannot be changed\n")
     assert run_cli("events", "--from", "6", "--db", shop).stdout == ""  # nothing appended
-    assert run_cli("show", "cart-a", "--db", shop).status == 0  # read as the projections read it
+    shown = run_cli("show", "cart-a", "--db", shop)  # read as the projections read it
+    assert shown.status == 0 and shown.stderr == (
+        "warning: a gap in the cart's versions (position 5: version 4 after version 2): another "
+        "program wrote it\n")
     verify = run_cli("verify", "--db", shop)
     assert verify.status == 1 and verify.stdout == (
         "position 5 (cart-a version 4, ItemRemoved v1): version 4 does not continue its stream, "
@@ -187,3 +193,53 @@ def test_a_stream_without_a_version_1_is_not_a_stream_that_does_not_exist(run_cl
     created = run_cli("new", "--cart", "cart-o", "--db", shop)
     assert created.status == 2 and "has a gap in its versions (position 5: version 5 after " \
         "version 0)" in created.stderr
+
+
+def test_a_cart_known_to_the_service_is_not_appended_under_a_gap(shop):
+    """The service decides on the cart as its last append left it (no read): the
+    store still refuses version 3 under another program's version 4."""
+    service = CartService(EventStore(shop), load_catalog())
+    service.add_item("cart-a", "TEA-EGR-100")  # cart-a at version 3, known to the service
+    with sqlite3.connect(shop, isolation_level=None) as conn:
+        conn.execute("INSERT INTO events VALUES (6, 'cart-a', 5, 'ItemRemoved', 1, "
+                     "'{\"sku\":\"TEA-EGR-100\"}', ?, '2030-01-01T00:00:00.000000Z')",
+                     (METADATA % "f1",))
+    conn.close()
+    with pytest.raises(StoreError, match=r"gap in its versions \(position 6: version 5 after "
+                                         r"version 3\)"):
+        service.add_item("cart-a", "COF-ESP-1KG")
+    assert service.store.head_position() == 6
+    service.store.close()
+
+
+def test_an_import_into_a_cart_with_a_gap_is_refused(run_cli, shop, tmp_path):
+    with sqlite3.connect(shop, isolation_level=None) as conn:
+        conn.execute("INSERT INTO events VALUES (5, 'cart-a', 5, 'ItemRemoved', 1, "
+                     "'{\"sku\":\"COF-ESP-1KG\"}', ?, '2030-01-01T00:00:00.000000Z')",
+                     (METADATA % "f1",))
+    conn.close()
+    line = {"stream_id": "cart-a", "version": 4, "type": "ItemAdded", "schema_version": 2,  # under 5
+            "data": {"sku": "TEA-EGR-100", "name": "Earl Grey", "unit_price_cents": 650,
+                     "quantity": 1},
+            "metadata": {"event_id": "i1", "correlation_id": None, "causation_id": None},
+            "recorded_at": "2030-01-02T00:00:00Z"}
+    file = tmp_path / "more.jsonl"
+    file.write_bytes(orjson.dumps(line) + b"\n")
+    result = run_cli("import", str(file), "--db", shop)
+    assert result.status == 2 and "line 1: cart 'cart-a' has a gap in its versions (position 5: " \
+        "version 5 after version 2)" in result.stderr
+    assert run_cli("events", "--from", "6", "--db", shop).stdout == ""
+
+
+def test_control_characters_in_a_rows_columns_are_printed_escaped(run_cli, shop):
+    with sqlite3.connect(shop, isolation_level=None) as conn:
+        conn.execute("INSERT INTO events VALUES (5, 'cart-x', 1, 'CartCreated', 1, "
+                     "'{\"customer\":null}', ?, '2030\x1b[2J')", (METADATA % "f1",))
+        conn.execute("INSERT INTO events VALUES (6, 'cart-x', 'z\x1b[2J', 'CartCreated', "
+                     "'v\x1b[31m', '{}', ?, '2030-01-01T00:00:00.000000Z')", (METADATA % "f2",))
+    conn.close()
+    outputs = [run_cli(*command, "--db", shop) for command in (
+        ["show", "cart-x", "--at", "5"], ["projections", "--at", "5"], ["verify"])]
+    assert "(2030\\x1b[2J)" in outputs[0].stdout and "(2030\\x1b[2J)" in outputs[1].stdout
+    assert "(cart-x version z\\x1b[2J, CartCreated vv\\x1b[31m)" in outputs[2].stdout
+    assert not any("\x1b" in o.stdout + o.stderr for o in outputs)

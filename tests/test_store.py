@@ -20,7 +20,6 @@ from cartui.store import (
     is_unreadable_database,
 )
 from cartui.store import timestamps
-from cartui.store.readmodels import READMODEL_SCHEMA_SQL, READMODEL_TABLES
 from cartui.store.timestamps import utc_now_text
 
 T0 = datetime(2026, 1, 5, 10, 0, 0, tzinfo=timezone.utc)
@@ -440,14 +439,25 @@ def test_a_sqlite_database_of_another_program_is_a_store_error_and_left_untouche
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
 
 
-@pytest.mark.parametrize("tables", ["none", "cartui's derived ones"])
+@pytest.mark.parametrize("sql", ["CREATE TABLE snapshots (id INTEGER PRIMARY KEY, blob TEXT)",
+                                 "CREATE VIEW v AS SELECT 1"])
+def test_a_database_with_only_a_table_named_like_cartuis_or_a_view_is_another_programs(db, sql):
+    with raw(db) as conn:
+        conn.execute(sql)
+    with pytest.raises(StoreError, match="is a database of another program"):
+        EventStore(db)
+
+
+@pytest.mark.parametrize("tables", ["none", "SQLite's own"])
 def test_a_sqlite_database_without_tables_of_another_program_is_cartuis(db, tables):
     with raw(db) as conn:
         conn.execute("PRAGMA user_version = 7")  # a database file, with no table in it
-        if tables != "none":  # as if someone dropped `events`; SQLite's own tables do not count
-            conn.executescript(READMODEL_SCHEMA_SQL.format(**{t: t for t in READMODEL_TABLES}))
-            conn.execute("CREATE TABLE snapshots (stream_id)")
-            conn.execute("ANALYZE")
+        if tables != "none":
+            conn.execute("CREATE TABLE t (x)")
+            conn.execute("CREATE INDEX t_x ON t (x)")
+            conn.execute("INSERT INTO t VALUES (1)")
+            conn.execute("ANALYZE")  # sqlite_stat1, SQLite's own
+            conn.execute("DROP TABLE t")
     with EventStore(db) as store:
         store.append("c1", [created("e1")], NO_STREAM)
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

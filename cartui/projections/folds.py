@@ -12,7 +12,7 @@ cart that began before C asks for what it needs as of C: the cart's status
 own stream) only when the cart checks out.
 """
 
-from ..store import UndecodableEvent, starts_like_timestamp
+from ..store import UndecodableEvent, starts_like_timestamp, version_not_whole
 from ..store.readmodels import ReadModelStore
 from .facts import read_fact
 from .summaries import CartSummariesProjection
@@ -39,9 +39,11 @@ class CartsAsOfStart:
 
     def lines(self, stream_id: str) -> dict[str, int]:
         lines: dict[str, int] = {}
-        for position, _, _, type_, schema_version, data, _ in self.readmodels.stream_fold_rows(
-                stream_id, self.start):
+        rows = self.readmodels.stream_fold_rows(stream_id, self.start)
+        for position, _, version, type_, schema_version, data, _ in rows:
             try:
+                if type(version) is not int:
+                    raise version_not_whole(position, version)
                 fact = read_fact(type_, schema_version, data, position)
             except UndecodableEvent:
                 continue
@@ -303,6 +305,8 @@ class Fold:
                 cart.version += 1
                 cart.last_position, cart.last_recorded_at = position, recorded_at
             try:
+                if type(version) is not int:
+                    raise version_not_whole(position, version)
                 fact = read_fact(type_, schema_version, data, position)
             except UndecodableEvent as exc:
                 self.undecodable.append((position, exc.reason))

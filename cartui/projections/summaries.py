@@ -19,7 +19,7 @@ from operator import mul
 import orjson
 
 from ..service import CartSummary
-from ..store import UndecodableEvent
+from ..store import UndecodableEvent, version_not_whole
 from ..store.readmodels import ReadModelStore
 from .facts import read_fact
 
@@ -131,9 +131,11 @@ class CartSummariesProjection:
         cart.quantities, cart.prices = {}, {}
         handlers = {"ItemAdded": self.item_added, "ItemQuantityChanged": self.quantity_changed,
                     "ItemRemoved": self.removed}
-        for position, _, _, type_, schema_version, data, _ in self.readmodels.stream_fold_rows(
-                cart.cart_id, up_to):
+        rows = self.readmodels.stream_fold_rows(cart.cart_id, up_to)
+        for position, _, version, type_, schema_version, data, _ in rows:
             try:
+                if type(version) is not int:
+                    raise version_not_whole(position, version)
                 fact = read_fact(type_, schema_version, data, position)
             except UndecodableEvent:
                 continue

@@ -1,6 +1,6 @@
 """The SQLite event store. The only layer that speaks SQL."""
 
-from .codec import UndecodableEvent, decode_event
+from .codec import UndecodableEvent, decode_event, version_not_whole
 from .rows import NotUtf8Text
 from .event_store import (
     ANY, NO_STREAM, ConcurrencyError, EventStore, NewEvent, RecordedEvent, StoreBusy, StoreError,
@@ -11,7 +11,8 @@ from .timestamps import (
 )
 
 __all__ = [
-    "UndecodableEvent", "decode_event", "NotUtf8Text", "ANY", "NO_STREAM", "ConcurrencyError",
+    "UndecodableEvent", "decode_event", "version_not_whole", "NotUtf8Text", "ANY", "NO_STREAM",
+    "ConcurrencyError",
     "EventStore", "NewEvent", "RecordedEvent", "StoreBusy", "StoreError", "StreamInfo",
     "format_timestamp", "normalize_timestamp", "parse_timestamp", "starts_like_timestamp",
     "utc_now", "is_lock_wait", "is_unreadable_database", "remove_database",

@@ -21,6 +21,13 @@ class UndecodableEvent(Exception):
         self.reason = reason
 
 
+def version_not_whole(position: int, version: object) -> UndecodableEvent:
+    """A row whose version is no whole number: SQLite keeps 'abc' or 1.5 in an
+    INTEGER column (CHECK (version >= 1) holds for any text). Every reader
+    checks `type(version) is int` and raises this."""
+    return UndecodableEvent(position, f"version {version!r} is not a whole number")
+
+
 def decode_event(type_: str, schema_version: int, data: str | bytes,
                  product_names: Mapping[str, str] | None = None, position: int = 0):
     """The domain event of a stored row, read as the current schema."""

@@ -206,14 +206,12 @@ class EventStore:
             self.conn.executescript("BEGIN IMMEDIATE;" + sql + "COMMIT;")
 
     def _refuse_another_programs_tables(self) -> None:
-        """A file without `events` is cartui's to start only if it holds no tables but
-        cartui's (and SQLite's own): another program's database must not get them."""
-        from .readmodels import READMODEL_TABLES  # here: readmodels imports this module
-
-        ours = {"events", "snapshots", *READMODEL_TABLES}
-        theirs = sorted(name for (name,) in self.conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")
-            if name not in ours and not name.startswith("sqlite_"))
+        """A file without `events` is cartui's to start only if it holds no table or
+        view but SQLite's own: cartui makes `events` first, so any other is another
+        program's (a `snapshots` of its own, say), which must not get cartui's."""
+        theirs = [name for (name,) in self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+            "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")]
         if theirs:
             shown = ", ".join(theirs[:5]) + (", ..." if len(theirs) > 5 else "")  # one short line
             raise StoreError(f"{self.path} is a database of another program (tables: {shown}): "
@@ -370,9 +368,9 @@ class EventStore:
         event_id is already stored the append is a no-op (a retried command).
         `snapshot` = (version, state JSON) is stored in the same transaction.
         """
-        # The fast path checks nothing up front: UNIQUE(stream_id, version)
-        # refuses a stale expected version (versions have no gaps) and the
-        # event_id index refuses a duplicate, both for free on insert.
+        # The fast path checks nothing up front: the INSERT itself refuses an
+        # expected version that is not the stream's last (_INSERT_ONE_SQL) and the
+        # event_id index refuses a duplicate.
         try:
             if len(events) == 1 and expected_version is not ANY and snapshot is None:
                 # One statement is its own transaction (a write statement takes the
@@ -415,8 +413,8 @@ class EventStore:
         and the insert, for the price of the insert alone."""
         given = normalize_timestamp(e.recorded_at) if e.recorded_at else now
         metadata = e.metadata_json()
-        args = (stream_id, expected_version, stream_id, stream_id, expected_version,
-                expected_version + 1, e.type, e.schema_version, e.data, metadata, given, given)
+        args = (stream_id, stream_id, expected_version, expected_version + 1, e.type,
+                e.schema_version, e.data, metadata, given, given)
         try:
             position = self.conn.execute(_INSERT_ONE_SQL, args).lastrowid
             recorded_at = given
@@ -424,15 +422,13 @@ class EventStore:
             if exc.sqlite_errorname != "SQLITE_CONSTRAINT_NOTNULL":
                 raise
             # The head was recorded later than `given` (another process's clock),
-            # or the expected version is ahead of the stream: see _INSERT_ONE_SQL.
+            # or the expected version is not the stream's last: see _INSERT_ONE_SQL.
             try:
                 (position, recorded_at), = self.conn.execute(_INSERT_ONE_AT_HEAD_TIME_SQL,
                                                              args[:-1]).fetchall()
             except sqlite3.IntegrityError as exc:
                 if exc.sqlite_errorname != "SQLITE_CONSTRAINT_NOTNULL":
                     raise
-                # UNIQUE(stream_id, version) only refuses an expected version that is
-                # behind; one that is ahead would leave a gap in the stream.
                 raise _VersionRefused(f"stream {stream_id!r} is at version "
                                       f"{self.stream_version(stream_id)}, expected "
                                       f"{expected_version}") from None
@@ -444,7 +440,7 @@ class EventStore:
     def _insert_many(self, stream_id: str, events: Sequence[NewEvent],
                      expected_version: int | None, now: str) -> list[RecordedEvent]:
         current = self.stream_version(stream_id) if expected_version is ANY else expected_version
-        if expected_version is not ANY and not self._may_follow(stream_id, current):
+        if expected_version is not ANY and self.stream_version(stream_id) != current:
             raise _VersionRefused(f"stream {stream_id!r} is at version "
                                   f"{self.stream_version(stream_id)}, expected {current}")
         head, head_time = self.head_position(), self.head_recorded_at()
@@ -509,15 +505,6 @@ class EventStore:
             found.update(r[0] for r in self.conn.execute(
                 f"SELECT {EVENT_ID_EXPR} FROM events WHERE {EVENT_ID_EXPR} IN ({marks})", chunk))
         return found
-
-    def _may_follow(self, stream_id: str, version: int) -> bool:
-        """Whether events may be appended after `version`: the stream holds it (the
-        UNIQUE index refuses the next if it is not the last), or for 0, no row at all."""
-        if version == 0:
-            return self.conn.execute("SELECT 1 FROM events WHERE stream_id = ?",
-                                     (stream_id,)).fetchone() is None
-        return self.conn.execute("SELECT 1 FROM events WHERE stream_id = ? AND version = ?",
-                                 (stream_id, version)).fetchone() is not None
 
     def stream_version(self, stream_id: str) -> int:
         return self.conn.execute(
@@ -620,18 +607,16 @@ class EventStore:
 
 # A single event in one statement. The position is NULL, which SQLite makes one
 # more than the largest (rows are never deleted, so no number comes twice). The
-# version is NULL, which NOT NULL refuses, when the expected version is one the
-# stream has not reached, or 0 ("must not exist") for a stream that has a row (in
-# a sound stream UNIQUE would refuse version 1; another program may have left
-# the stream without one). recorded_at is NULL too when the head was recorded
+# version is NULL, which NOT NULL refuses, when the expected version is not the
+# stream's last (UNIQUE would refuse one behind, but not one ahead, nor a version
+# under a gap that another program left: 3 when it wrote 4 after 2). recorded_at is NULL too when the head was recorded
 # later than the given time (_HEAD_TIME): _INSERT_ONE_AT_HEAD_TIME_SQL then
 # raises the time to the head's and returns it. Usually the time stands and the
 # position is the cursor's lastrowid: RETURNING would cost as much as the rest
 # of the statement's work.
 _NEXT_POSITION_AND_VERSION = """
     NULL, ?,
-    CASE WHEN (? = 0 AND NOT EXISTS (SELECT 1 FROM events WHERE stream_id = ?))
-           OR EXISTS (SELECT 1 FROM events WHERE stream_id = ? AND version = ?)
+    CASE WHEN (SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?) = ?
          THEN ? END,
     ?, ?, ?, ?,"""
 # The latest recorded_at that is a timestamp: text order is time order for the

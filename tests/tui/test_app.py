@@ -1043,7 +1043,9 @@ async def test_control_characters_in_data_are_shown_escaped_never_sent(empty_db,
             (1, "cart\x1b[2J", 1, "CartCreated", 1, '{"customer":"x\\u001b[2Jy"}', metadata % "c1",
              "2026-01-12T08:00:00.000000Z"),
             (2, "cart\x1b[2J", 2, "ItemAdded", 2, added, metadata % "c2",
-             "2026-01-12T08:00:01.000000Z")])
+             "2026-01-12T08:00:01.000000Z"),
+            (3, "cart\x1b[2J", 3, "Oops\x1b[2J", 1, '{"a":"\x9b2J\x7f"}', metadata % "c3",
+             "2026-01-12T08:00:02.000000Z")])
     other.close()
     app = cartui_app(empty_db)
     async with app.run_test(size=(120, 35)) as pilot:
@@ -1062,11 +1064,21 @@ async def test_control_characters_in_data_are_shown_escaped_never_sent(empty_db,
         picker = app.screen.query_one(DataTable)
         shown.append(" ".join(str(cell) for cell in picker.get_row_at(0)))
         assert "x\\x1b[2Jy" in shown[-1]
-        await pilot.press("escape", "enter")  # the event in full
+        await pilot.press("escape")
+        app.move_cursor(2)
+        await pilot.press("enter")  # the event in full
         await settle(pilot)
         shown.append("\n".join(str(s.render()) for s in app.screen.query("Static")))
         assert "Change to cart cart\\x1b[2J" in shown[-1] and "Tea\\x07\\x1b[2J" in shown[-1]
-        assert not any(c in text for text in shown for c in "\x07\x1b")
+        await pilot.press("escape")
+        app.move_cursor(3)  # a type of another program's, and raw C1 and DEL in its JSON
+        await pilot.press("enter")
+        await settle(pilot)
+        shown.append(str(app.screen.dialog_title()))
+        assert shown[-1] == "Event 3 · Oops\\x1b[2J"
+        shown.append("\n".join(str(s.render()) for s in app.screen.query("Static")))
+        assert "\\x9b2J\\x7f" in shown[-1]
+        assert not any(c in text for text in shown for c in "\x07\x1b\x7f\x9b")
 
 
 async def test_a_cart_id_of_wide_characters_keeps_the_columns_in_line(empty_app):

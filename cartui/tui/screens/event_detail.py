@@ -27,7 +27,8 @@ def pretty_json(text: str) -> Content:
         text = orjson.dumps(orjson.loads(text), option=orjson.OPT_INDENT_2).decode()
     except orjson.JSONDecodeError:
         return Content(literal(text))
-    return highlight(text, language="json")  # orjson wrote any control character as \u00XX
+    # orjson leaves DEL and C1 characters in strings as they are; its newlines stay.
+    return highlight("\n".join(literal(line) for line in text.split("\n")), language="json")
 
 
 def grid(rows: list[list[Content]], right_aligned: frozenset[int] = frozenset(),
@@ -68,7 +69,7 @@ class EventDetailScreen(Dialog[None]):
 
     def dialog_title(self) -> Content:
         event = self.change.event
-        return Content.assemble(f"Event {event.position:,} · ", event.type)
+        return Content.assemble(f"Event {event.position:,} · ", literal(event.type))
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -113,7 +114,7 @@ class EventDetailScreen(Dialog[None]):
 
     def facts(self) -> Content:
         event = self.change.event
-        schema = Content(str(event.schema_version))
+        schema = Content(literal(event.schema_version))
         if self.upcast:
             schema = Content.assemble(
                 f"{event.schema_version} as stored, read as {CURRENT_SCHEMA_VERSION[event.type]}",
@@ -121,7 +122,7 @@ class EventDetailScreen(Dialog[None]):
         rows = [
             ("Position", Content(f"{event.position:,}")),
             ("Cart", Content(literal(event.stream_id))),
-            ("Version", Content(str(event.version))),
+            ("Version", Content(literal(event.version))),
             ("Type", Content(literal(event.type))),
             ("Schema", schema),
             ("Recorded", Content(exact_time(event.recorded_at))),

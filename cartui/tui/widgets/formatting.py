@@ -31,6 +31,7 @@ def fit(text: str, width: int) -> str:
     an emoji say, takes two cells)."""
     if cell_len(text) <= width:
         return set_cell_size(text, width)
+    text = text[:width]  # at least a cell a character (but for rare zero-width ones)
     while cell_len(text) > width - 1:
         text = text[:-1]
     return set_cell_size(text + "…", width)  # padded when a wide character left a cell
