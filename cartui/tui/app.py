@@ -403,7 +403,8 @@ class CartuiApp(App):
         if (target - position) * delta <= 0:  # none that way: never a step the other way
             # Without a word the key would seem broken: the log has events beyond.
             self.say(f"No {'later' if delta > 0 else 'earlier'} event matches the filter: "
-                     "/ changes or clears it" + (", end returns to LIVE." if delta > 0 else "."))
+                     "/ changes or clears it"
+                     + (", end returns to LIVE." if delta > 0 and not self.cursor.live else "."))
             return
         self.move_cursor(target)
 

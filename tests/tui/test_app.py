@@ -669,6 +669,7 @@ async def test_filter_the_event_stream_by_cart(demo_app):
                 in notices(demo_app))
         await pilot.press("end", "right")  # past the last match: not a step back to it
         assert demo_app.cursor.live
+        assert "No later event matches the filter: / changes or clears it." in notices(demo_app)
         await pilot.press("slash")
         await settle(pilot)
         demo_app.screen.query_one(Input).value = ""
