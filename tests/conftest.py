@@ -18,6 +18,20 @@ def _no_real_default_database(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("CARTUI_DB", raising=False)
 
 
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory) -> Path:
+    """The default demo history (about 300 carts, 2,535 events), written once per
+    module: for tests that only read it. (tests/tui has its own, one per test.)"""
+    from cartui.demo import write_demo
+    from cartui.resources import load_catalog
+    from cartui.store import EventStore
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    with EventStore(path) as store:
+        write_demo(store, load_catalog())
+    return path
+
+
 @pytest.fixture
 def tmp_db(tmp_path) -> Path:
     """A database path in a fresh directory (the file does not exist yet)."""

@@ -555,17 +555,6 @@ def test_events_follow_ends_quietly_when_the_reader_goes_away(shop, popen_cartui
 
 # -- output that cannot be written -----------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
-    """The demo history (about 300 carts): outputs much larger than a pipe holds."""
-    from cartui.demo import write_demo
-
-    db = tmp_path_factory.mktemp("demo") / "demo.db"
-    with EventStore(db) as store:
-        write_demo(store, load_catalog())
-    return db
-
-
 @pytest.mark.parametrize("args, lines_read", [
     (["carts"], 1), (["events"], 1), (["events", "--follow"], 1), (["export"], 1),
     # Outputs a pipe holds whole, or written at once (a write cut short by a closed

@@ -15,15 +15,6 @@ from cartui.store import EventStore, parse_timestamp
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
-    """The default demo history, written once for the module."""
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    with EventStore(path) as store:
-        write_demo(store, load_catalog())
-    return path
-
-
-@pytest.fixture(scope="module")
 def rows(demo_db):
     with EventStore(demo_db) as store:
         return list(store.read_all(1))
