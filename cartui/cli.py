@@ -32,6 +32,7 @@ import orjson
 from . import resources
 from .domain import validate_cart_id
 from .domain.errors import DomainError, InvalidInput, RuleViolation
+from .literal import literal
 from .money import money
 from .service import CartService
 from .store import (
@@ -195,7 +196,7 @@ def add(app: App, cart: str, sku: str, quantity: int) -> None:
     """Add a product to a cart (again: the line's quantity goes up)."""
     state = app.service.add_item(cart, sku, quantity).state
     line = state.lines[sku]
-    click.echo(f"added {quantity} x {_text(line.name)} to {cart}: {line.quantity} in the cart, "
+    click.echo(f"added {quantity} x {literal(line.name)} to {cart}: {line.quantity} in the cart, "
                f"total {money(state.total_cents)}")
 
 
@@ -208,7 +209,7 @@ def set_qty(app: App, cart: str, sku: str, quantity: int) -> None:
     result = app.service.change_quantity(cart, sku, quantity)
     line = result.state.lines[sku]
     verb = "set" if result.events else "already"
-    click.echo(f"{verb} {quantity} x {_text(line.name)} in {cart}: total {money(result.state.total_cents)}")
+    click.echo(f"{verb} {quantity} x {literal(line.name)} in {cart}: total {money(result.state.total_cents)}")
 
 
 @command()
@@ -245,10 +246,10 @@ def show(app: App, cart: str, at_position: int | None, at_time: str | None, as_j
     except PositionOutOfRange as exc:
         raise CliError(str(exc)) from None
     for problem in loaded.undecodable:
-        click.echo(f"warning: skipped position {problem.position}: {_text(problem.reason)}",
+        click.echo(f"warning: skipped position {problem.position}: {literal(problem.reason)}",
                    err=True)
     if loaded.gap is not None:
-        click.echo(f"warning: a gap in the cart's versions ({_text(loaded.gap)}): another "
+        click.echo(f"warning: a gap in the cart's versions ({literal(loaded.gap)}): another "
                    "program wrote it", err=True)
     state = loaded.state
     if not state.exists:
@@ -258,10 +259,10 @@ def show(app: App, cart: str, at_position: int | None, at_time: str | None, as_j
         _echo_json(cart_json(state, loaded.as_of_position))
         return
     recorded_at = app.store.recorded_at(loaded.as_of_position)
-    click.echo(f"Cart {cart} · {_text(state.customer or 'anonymous')} · "
+    click.echo(f"Cart {cart} · {literal(state.customer or 'anonymous')} · "
                f"{state.status.replace('_', ' ')} · version {state.version}")
     click.echo(f"As of position {loaded.as_of_position}"
-               + (f" ({_text(recorded_at)})" if recorded_at else ""))
+               + (f" ({literal(recorded_at)})" if recorded_at else ""))
     click.echo()
     if not state.lines:
         click.echo("  (no items)")
@@ -441,9 +442,9 @@ def verify(app: App) -> None:
             else:
                 continue
         bad += 1
-        click.echo(f"position {row.position} ({_text(row.stream_id)} version "
-                   f"{_text(row.version)}, {_text(row.type)} v{_text(row.schema_version)}): "
-                   f"{_text(reason)}")
+        click.echo(f"position {row.position} ({literal(row.stream_id)} version "
+                   f"{literal(row.version)}, {literal(row.type)} v{literal(row.schema_version)}): "
+                   f"{literal(reason)}")
     if bad:
         raise CliError(f"{bad:,} of {count:,} events cannot be decoded", REFUSED)
     click.echo(f"all {count:,} events decode" if count else "the log is empty")
@@ -481,7 +482,7 @@ def projections(app: App, at_position: int | None, at_time: str | None, as_json:
         return
     recorded_at = app.store.recorded_at(figures.as_of_position)
     click.echo(f"Projections as of position {figures.as_of_position:,}"
-               + (f" ({_text(recorded_at)})" if recorded_at else ""))
+               + (f" ({literal(recorded_at)})" if recorded_at else ""))
     click.echo()
     click.echo(f"Carts    {figures.carts_open:,} open ({figures.carts_abandoned:,} abandoned: "
                f"quiet for over 60 minutes) · {figures.carts_checked_out:,} checked out")
@@ -631,19 +632,10 @@ def _seed_default_database(app: App) -> None:
 
 def table(rows: Sequence[Sequence[str]], right: set[int] = frozenset()) -> list[str]:
     """Aligned columns (the first row is the header); `right` holds right-aligned columns."""
-    rows = [[_text(cell) for cell in row] for row in rows]
+    rows = [[literal(cell) for cell in row] for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  ".join(cell.rjust(w) if i in right else cell.ljust(w)
                       for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
-
-
-# Text from data is printed as text: control characters (a terminal escape in a
-# customer's name) are shown escaped, never sent to the terminal.
-_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)]}
-
-
-def _text(value: object) -> str:
-    return str(value).translate(_CONTROL)
 
 
 def _echo_json(document) -> None:

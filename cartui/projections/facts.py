@@ -16,7 +16,7 @@ from ..domain.events import (
     MAX_LINE_QUANTITY, MAX_PRODUCT_NAME_LENGTH, MAX_SKU_LENGTH, MAX_UNIT_PRICE_CENTS,
     CartCheckedOut, CartCreated, ItemAdded, ItemQuantityChanged, ItemRemoved,
 )
-from ..store import NotUtf8Text, UndecodableEvent, decode_event
+from ..store import NotUtf8Text, UndecodableEvent, decode_event, version_not_whole
 
 # The facts, by event type (all tuples):
 #   CartCreated (customer,)   ItemAdded (sku, quantity, unit_price_cents)
@@ -87,8 +87,12 @@ _KNOWN_TEXTS = 4096  # per event type
 _loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
 
 
-def read_fact(type_: str, schema_version: int, data: str | bytes, position: int = 0) -> tuple:
-    """The fact of a stored row (see above), or UndecodableEvent when the codec refuses it."""
+def read_fact(type_: str, schema_version: int, data: str | bytes, position: int = 0,
+              version: object = 1) -> tuple:
+    """The fact of a stored row (see above), or UndecodableEvent when the codec refuses
+    it or its version is no whole number (as the service's decode)."""
+    if type(version) is not int:
+        raise version_not_whole(position, version)
     fast = _FAST.get(type_)
     if fast is not None and schema_version == fast[0]:
         known = fast[2]

@@ -12,7 +12,7 @@ cart that began before C asks for what it needs as of C: the cart's status
 own stream) only when the cart checks out.
 """
 
-from ..store import UndecodableEvent, starts_like_timestamp, version_not_whole
+from ..store import UndecodableEvent, starts_like_timestamp
 from ..store.readmodels import ReadModelStore
 from .facts import read_fact
 from .summaries import CartSummariesProjection
@@ -42,9 +42,7 @@ class CartsAsOfStart:
         rows = self.readmodels.stream_fold_rows(stream_id, self.start)
         for position, _, version, type_, schema_version, data, _ in rows:
             try:
-                if type(version) is not int:
-                    raise version_not_whole(position, version)
-                fact = read_fact(type_, schema_version, data, position)
+                fact = read_fact(type_, schema_version, data, position, version)
             except UndecodableEvent:
                 continue
             apply_line(lines, type_, fact)
@@ -305,9 +303,7 @@ class Fold:
                 cart.version += 1
                 cart.last_position, cart.last_recorded_at = position, recorded_at
             try:
-                if type(version) is not int:
-                    raise version_not_whole(position, version)
-                fact = read_fact(type_, schema_version, data, position)
+                fact = read_fact(type_, schema_version, data, position, version)
             except UndecodableEvent as exc:
                 self.undecodable.append((position, exc.reason))
             else:

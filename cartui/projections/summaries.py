@@ -19,7 +19,7 @@ from operator import mul
 import orjson
 
 from ..service import CartSummary
-from ..store import UndecodableEvent, version_not_whole
+from ..store import UndecodableEvent
 from ..store.readmodels import ReadModelStore
 from .facts import read_fact
 
@@ -134,9 +134,7 @@ class CartSummariesProjection:
         rows = self.readmodels.stream_fold_rows(cart.cart_id, up_to)
         for position, _, version, type_, schema_version, data, _ in rows:
             try:
-                if type(version) is not int:
-                    raise version_not_whole(position, version)
-                fact = read_fact(type_, schema_version, data, position)
+                fact = read_fact(type_, schema_version, data, position, version)
             except UndecodableEvent:
                 continue
             if type_ in handlers:

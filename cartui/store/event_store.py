@@ -609,8 +609,9 @@ class EventStore:
 # more than the largest (rows are never deleted, so no number comes twice). The
 # version is NULL, which NOT NULL refuses, when the expected version is not the
 # stream's last (UNIQUE would refuse one behind, but not one ahead, nor a version
-# under a gap that another program left: 3 when it wrote 4 after 2). recorded_at is NULL too when the head was recorded
-# later than the given time (_HEAD_TIME): _INSERT_ONE_AT_HEAD_TIME_SQL then
+# under a gap that another program left: 3 when it wrote 4 after 2). recorded_at
+# is NULL too when the head was recorded later than the given time
+# (_HEAD_TIME): _INSERT_ONE_AT_HEAD_TIME_SQL then
 # raises the time to the head's and returns it. Usually the time stands and the
 # position is the cursor's lastrowid: RETURNING would cost as much as the rest
 # of the statement's work.
