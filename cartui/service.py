@@ -92,12 +92,12 @@ class CartService:
         as_of = self.store.head_position() if at_position is None else at_position
         state = initial_state(cart_id)
         snapshot = self.store.latest_snapshot(cart_id, as_of)
+        after = 0
         if snapshot is not None:
-            state = CartState.from_dict(orjson.loads(snapshot[2]))
+            state, after = CartState.from_dict(orjson.loads(snapshot[2])), snapshot[1]
         undecodable = []
         gap = None
-        for row in self.store.read_stream(cart_id, after_version=state.version,
-                                          up_to_position=as_of):
+        for row in self.store.read_stream(cart_id, after_position=after, up_to_position=as_of):
             if row.version != state.version + 1 and gap is None:
                 gap = f"position {row.position}: version {row.version} after version {state.version}"
             try:

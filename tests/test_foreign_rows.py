@@ -243,3 +243,25 @@ def test_control_characters_in_a_rows_columns_are_printed_escaped(run_cli, shop)
     assert "(2030\\x1b[2J)" in outputs[0].stdout and "(2030\\x1b[2J)" in outputs[1].stdout
     assert "(cart-x version z\\x1b[2J, CartCreated vv\\x1b[31m)" in outputs[2].stdout
     assert not any("\x1b" in o.stdout + o.stderr for o in outputs)
+
+
+def test_a_row_after_a_snapshot_is_read_whatever_its_version_holds(shop):
+    """cart-a has a snapshot at version 4; another program then writes a row at
+    version 1.5. Read after the snapshot's position, not its version, the row is
+    reported, and the cart refuses changes, as without a snapshot."""
+    service = CartService(EventStore(shop), load_catalog(), snapshot_every=4)
+    service.add_item("cart-a", "TEA-EGR-100")
+    service.add_item("cart-a", "TEA-EGR-100")  # version 4: a snapshot
+    assert service.store.latest_snapshot("cart-a")[0] == 4
+    with sqlite3.connect(shop, isolation_level=None) as conn:
+        conn.execute("INSERT INTO events VALUES (7, 'cart-a', 1.5, 'ItemRemoved', 1, "
+                     "'{\"sku\":\"TEA-EGR-100\"}', ?, '2030-01-01T00:00:00.000000Z')",
+                     (METADATA % "f1",))
+    conn.close()
+    fresh = CartService(service.store, load_catalog(), snapshot_every=4)  # nothing cached
+    loaded = fresh.load("cart-a")
+    assert [(u.position, u.reason) for u in loaded.undecodable] == [
+        (7, "version 1.5 is not a whole number")]
+    with pytest.raises(StoreError, match="cannot be decoded"):
+        fresh.add_item("cart-a", "COF-ESP-1KG")
+    service.store.close()

@@ -110,7 +110,7 @@ def test_positions_are_global_and_versions_count_per_stream(store):
     assert [r.position for r in store.read_all(2, limit=2)] == [2, 3]
     assert [r.position for r in store.read_all(1, stream_id="a", up_to_position=3)] == [1, 3]
     assert [r.position for r in store.read_range(2, 3)] == [2, 3]
-    assert [r.version for r in store.read_stream("a", after_version=1)] == [2, 3]
+    assert [r.version for r in store.read_stream("a", after_position=1)] == [2, 3]
     assert [r.version for r in store.read_stream("a", up_to_position=3)] == [1, 2]
 
 

@@ -39,6 +39,7 @@ _READ_COLUMNS = (f"position, {text_of('stream_id')}, version, {text_of('type')},
 # building them), the page cache while rows are loaded with and without those
 # indexes and while indexes are built, and the threads SQLite may use to sort.
 _BULK_LOAD_STREAM_INDEX_ROWS = 2_000_000
+_MAX_POSITION = 2**63 - 1  # SQLite's largest integer: "up to the head", whatever it is
 _BULK_LOAD_CACHE_KB = 32768
 _BULK_LOAD_APPEND_ONLY_CACHE_KB = 8192
 _INDEX_SORT_CACHE_KB = 2048
@@ -528,22 +529,15 @@ class EventStore:
                            (position,))
         return RecordedEvent(*rows[0]) if rows else None
 
-    def read_stream(self, stream_id: str, *, after_version: int = 0,
+    def read_stream(self, stream_id: str, *, after_position: int = 0,
                     up_to_position: int | None = None) -> Iterator[RecordedEvent]:
-        """One stream's events in order, optionally only those at or before a position."""
-        if up_to_position is None:
-            sql = (f"SELECT {_READ_COLUMNS} FROM events WHERE stream_id = ? AND version > ? "
-                   "ORDER BY version")
-            args: tuple = (stream_id, after_version)
-        else:
-            # Bounded below by the position of `after_version` too: the index range
-            # is then only the events after it (a snapshot's tail), not the whole
-            # stream up to the position (10,000 rows for a 10,000-event cart).
-            sql = (f"SELECT {_READ_COLUMNS} FROM events INDEXED BY events_stream_position "
-                   "WHERE stream_id = ? AND position <= ? AND version > ? AND position > "
-                   "COALESCE((SELECT position FROM events WHERE stream_id = ? AND version = ?), 0) "
-                   "ORDER BY position")
-            args = (stream_id, up_to_position, after_version, stream_id, after_version)
+        """One stream's events in order, optionally only those after a position (a
+        snapshot's) and at or before another: one range of its index, whatever the
+        rows' versions hold (another program's may hold 1.5)."""
+        sql = (f"SELECT {_READ_COLUMNS} FROM events INDEXED BY events_stream_position "
+               "WHERE stream_id = ? AND position > ? AND position <= ? ORDER BY position")
+        up_to = _MAX_POSITION if up_to_position is None else up_to_position
+        args = (stream_id, after_position, up_to)
         for row in rows_of(self.conn, sql, args):
             yield RecordedEvent(*row)
 
