@@ -97,11 +97,12 @@ def test_names_from_data_are_printed_literally(run_cli, tmp_db):
     file (`new` refuses one): it is printed escaped."""
     service = open_service(tmp_db)
     service.store.append("cart-x", [NewEvent("CartCreated", orjson.dumps(
-        {"customer": "[bold red]Eve[/] \x1b[31m"}).decode(), "e1")], expected_version=NO_STREAM)
+        {"customer": "[bold red]Eve[/] \x1b[31m \u202eevil"}).decode(), "e1")],
+        expected_version=NO_STREAM)
     service.store.close()
     result = run_cli("show", "cart-x", "--db", tmp_db)
     assert "[bold red]Eve[/]" in result.stdout
-    assert "\x1b" not in result.stdout and "\\x1b[31m" in result.stdout
+    assert "\x1b" not in result.stdout and "\\x1b[31m \\u202eevil" in result.stdout
 
 
 def test_carts_lists_every_cart(run_cli, shop):

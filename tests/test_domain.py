@@ -169,7 +169,8 @@ def test_a_customer_name_too_long_to_store_is_invalid_input():
     assert run(CreateCart(cart_id="c1", customer="x" * 200)).customer == "x" * 200
 
 
-@pytest.mark.parametrize("customer", ["x\x1b[2Jy", "line\nbreak", "tab\there", "bell\x07", "c1\x9b"])
+@pytest.mark.parametrize("customer", ["x\x1b[2Jy", "line\nbreak", "tab\there", "bell\x07", "c1\x9b",
+                                      "line\u2028separator", "turned\u202earound"])
 def test_a_customer_name_with_control_characters_is_invalid_input(customer):
     error = refused(CreateCart(cart_id="c1", customer=customer), initial_state("c1"))
     assert type(error) is errors.InvalidCustomer

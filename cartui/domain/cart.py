@@ -118,7 +118,8 @@ def validate_customer(customer: str | None) -> str | None:
     return customer
 
 
-_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")
+# C0, DEL, C1, the line and paragraph separators, the bidirectional controls.
+_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def decide(command: Command, state: CartState, catalog: Mapping[str, Product]) -> list:
