@@ -35,7 +35,7 @@ from ..store import (
     ConcurrencyError, EventStore, StoreBusy, StoreError, is_unreadable_database, parse_timestamp,
     utc_now,
 )
-from .cursor import BIG_STEP, HistoryCursor
+from .cursor import AT_THE_EMPTY_WORLD, BIG_STEP, HistoryCursor
 from .palette import CartuiCommands
 from .screens import (
     CartPickerScreen, EventDetailScreen, EventFilterScreen, ExportScreen, GoToScreen, HelpScreen,
@@ -523,7 +523,8 @@ class CartuiApp(App):
         if self.cursor.slower():
             self._speed_changed()
         else:
-            self.say(f"{self.cursor.speed_label.capitalize()} is the slowest speed: ] plays faster.")
+            slowest = self.cursor.speed_label.capitalize()
+            self.say(f"{slowest} is the slowest speed: ] plays faster.")
 
     # -- what-if ------------------------------------------------------------------------------
 
@@ -711,8 +712,8 @@ class CartuiApp(App):
     def action_show_detail(self) -> None:
         position = self.cursor.position
         if position == 0:
-            self.say("Position 0 is the empty world, before any event: step right first."
-                     if self.cursor.head else "The log is empty: n creates a cart.")
+            self.say(AT_THE_EMPTY_WORLD if self.cursor.head
+                     else "The log is empty: n creates a cart.")
             return
         self.open(EventDetailScreen(self.history.change_at(position, self.cursor.skipped)))
 

@@ -15,6 +15,7 @@ SPEEDS: tuple[tuple[str, float | None], ...] = (
     ("real time", None), ("1x", 2.0), ("2x", 4.0), ("10x", 20.0),
 )
 FIRST_SPEED = 1  # 1x
+AT_THE_EMPTY_WORLD = "Position 0 is the empty world, before any event: step right first."
 # "Real time" waits at most this long between two events: the demo history has
 # gaps of hours that nobody wants to sit through.
 LONGEST_REAL_TIME_GAP = 5.0
@@ -74,7 +75,7 @@ class HistoryCursor:
     def toggle_skip(self, position: int) -> bool:
         """Skip the event at `position`, or restore it if skipped. Returns True if now skipped."""
         if not 1 <= position <= self.head:
-            raise ValueError("there is no event at position 0 to skip: move to an event first")
+            raise ValueError(AT_THE_EMPTY_WORLD)
         if position in self.skipped:
             self.skipped = self.skipped - {position}
             return False

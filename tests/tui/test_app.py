@@ -20,7 +20,9 @@ from cartui.resources import load_catalog
 from cartui.service import CartService
 from cartui.store import ConcurrencyError, EventStore, StoreBusy, StoreError, parse_timestamp
 from cartui.tui.app import KEYS, MAIN_BINDINGS, MainScreen
-from cartui.tui.cursor import BIG_STEP, LONGEST_REAL_TIME_GAP, SHORTEST_REAL_TIME_GAP, HistoryCursor
+from cartui.tui.cursor import (
+    AT_THE_EMPTY_WORLD, BIG_STEP, LONGEST_REAL_TIME_GAP, SHORTEST_REAL_TIME_GAP, HistoryCursor,
+)
 from cartui.tui.widgets.event_log import EventLog
 from cartui.tui.widgets.history_bar import HistorySlider
 
@@ -554,7 +556,7 @@ async def test_skipping_at_position_zero_is_explained(demo_app):
         await settle(pilot)
         await pilot.press("home", "x")
         assert not demo_app.cursor.what_if
-        assert any("position 0" in n for n in notices(demo_app))
+        assert AT_THE_EMPTY_WORLD in notices(demo_app)
 
 
 # -- dialogs ---------------------------------------------------------------------------------
@@ -1203,7 +1205,7 @@ def test_cursor_what_if_blocks_edits_and_end_clears_it():
     cursor.toggle_skip(4)
     cursor.go_live()
     assert cursor.editable and cursor.skipped == frozenset()
-    with pytest.raises(ValueError, match="position 0"):
+    with pytest.raises(ValueError, match="Position 0 is the empty world"):
         cursor.toggle_skip(0)
 
 
