@@ -7,9 +7,9 @@ So are the line and paragraph separators and the bidirectional controls, which
 would break a line or turn the text after them around ("Trojan Source").
 """
 
-_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)]}
-_CONTROL |= {c: f"\\u{c:04x}" for c in [0x2028, 0x2029, *range(0x202a, 0x202f),
-                                        *range(0x2066, 0x206a)]}
+from .domain import CONTROL_CHARACTERS
+
+_CONTROL = {c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}" for c in CONTROL_CHARACTERS}
 
 
 def literal(value: object) -> str:

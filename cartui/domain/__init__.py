@@ -2,8 +2,8 @@
 
 from . import errors
 from .cart import (
-    CartState, CartTally, Line, MAX_LINE_QUANTITY, check, decide, evolve, fold, initial_state,
-    require_open, validate_cart_id, validate_customer, validate_quantity,
+    CONTROL_CHARACTERS, CartState, CartTally, Line, MAX_LINE_QUANTITY, check, decide, evolve, fold,
+    initial_state, require_open, validate_cart_id, validate_customer, validate_quantity,
 )
 from .catalog import Catalog, Product
 from .commands import AddItem, ChangeQuantity, CheckOut, Command, CreateCart, RemoveItem
@@ -13,10 +13,10 @@ from .events import (
 )
 
 __all__ = [
-    "errors", "CartState", "CartTally", "Line", "MAX_LINE_QUANTITY", "check", "decide", "evolve",
-    "fold", "initial_state", "require_open", "validate_cart_id", "validate_customer",
-    "validate_quantity", "Catalog",
-    "Product", "AddItem", "ChangeQuantity", "CheckOut", "Command", "CreateCart", "RemoveItem",
+    "errors", "CONTROL_CHARACTERS", "CartState", "CartTally", "Line", "MAX_LINE_QUANTITY", "check",
+    "decide", "evolve", "fold", "initial_state", "require_open", "validate_cart_id",
+    "validate_customer", "validate_quantity", "Catalog", "Product", "AddItem", "ChangeQuantity",
+    "CheckOut", "Command", "CreateCart", "RemoveItem",
     "CURRENT_SCHEMA_VERSION", "EVENT_TYPES", "CartCheckedOut", "CartCreated", "Event", "ItemAdded",
     "ItemAddedV1", "ItemQuantityChanged", "ItemRemoved",
 ]

@@ -11,7 +11,6 @@ Each rule is written once, in the `_require_*` helpers below, on plain values:
 `decide`, `check` and `CartTally` all call them, so they cannot disagree.
 """
 
-import re
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Iterable, Literal, Mapping, NamedTuple
@@ -113,13 +112,16 @@ def validate_customer(customer: str | None) -> str | None:
     """A customer's name is one line of text: no control characters (a terminal
     would obey them), and at most MAX_CUSTOMER_LENGTH characters."""
     if customer is not None and (len(customer) > MAX_CUSTOMER_LENGTH
-                                 or _CONTROL_CHARACTER.search(customer)):
+                                 or not CONTROL_CHARACTERS.isdisjoint(map(ord, customer))):
         raise errors.InvalidCustomer(customer)
     return customer
 
 
-# C0, DEL, C1, the line and paragraph separators, the bidirectional controls.
-_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# C0, DEL, C1, the line and paragraph separators, the bidirectional controls: a
+# terminal obeys them, breaks the line or turns the text after them around. A
+# customer's name holds none; shown, they are escaped (cartui/literal.py).
+CONTROL_CHARACTERS = frozenset([*range(0x20), *range(0x7f, 0xa0), 0x2028, 0x2029,
+                                *range(0x202a, 0x202f), *range(0x2066, 0x206a)])
 
 
 def decide(command: Command, state: CartState, catalog: Mapping[str, Product]) -> list:

@@ -12,8 +12,8 @@ from .timestamps import (
 
 __all__ = [
     "UndecodableEvent", "decode_event", "version_not_whole", "NotUtf8Text", "ANY", "NO_STREAM",
-    "ConcurrencyError",
-    "EventStore", "NewEvent", "RecordedEvent", "StoreBusy", "StoreError", "StreamInfo",
+    "ConcurrencyError", "EventStore", "NewEvent", "RecordedEvent", "StoreBusy", "StoreError",
+    "StreamInfo",
     "format_timestamp", "normalize_timestamp", "parse_timestamp", "starts_like_timestamp",
     "utc_now", "is_lock_wait", "is_unreadable_database", "remove_database",
 ]

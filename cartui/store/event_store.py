@@ -440,10 +440,10 @@ class EventStore:
 
     def _insert_many(self, stream_id: str, events: Sequence[NewEvent],
                      expected_version: int | None, now: str) -> list[RecordedEvent]:
-        current = self.stream_version(stream_id) if expected_version is ANY else expected_version
-        if expected_version is not ANY and self.stream_version(stream_id) != current:
-            raise _VersionRefused(f"stream {stream_id!r} is at version "
-                                  f"{self.stream_version(stream_id)}, expected {current}")
+        stored = self.stream_version(stream_id)
+        current = stored if expected_version is ANY else expected_version
+        if current != stored:
+            raise _VersionRefused(f"stream {stream_id!r} is at version {stored}, expected {current}")
         head, head_time = self.head_position(), self.head_recorded_at()
         recorded = []
         for i, e in enumerate(events, start=1):
