@@ -855,11 +855,17 @@ class CartuiApp(App):
         self.open(ImportScreen(str(Path.cwd()) + os.sep),
                   lambda path: path and self.import_events(path))
 
-    @work(thread=True, exclusive=True, group="import")
     def import_events(self, path: str) -> None:
-        """Import a file as `cartui import` does, on a connection of its own: every line
-        checked, then all of it appended or nothing. Edits are refused until it ends."""
+        """Import a file as `cartui import` does, in a worker: every line checked, then
+        all of it appended or nothing. Edits are refused until it ends: from now, not
+        from when the worker's thread starts (an edit in between would wait for the
+        import's write lock, the screen frozen)."""
         self._importing = path
+        self._import_in_background(path)
+
+    @work(thread=True, exclusive=True, group="import")
+    def _import_in_background(self, path: str) -> None:
+        """The import, on a connection of its own."""
         store = self._worker_store()
         try:
             result = import_file(

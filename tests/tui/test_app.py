@@ -790,6 +790,8 @@ async def test_import_of_a_bad_file_names_the_line_and_appends_nothing(demo_app,
     async with demo_app.run_test(size=(120, 35)) as pilot:
         await settle(pilot)
         demo_app.import_events(str(bad))
+        # Busy from the call on, before the worker's thread has even started.
+        assert demo_app._importing == str(bad)
         await demo_app.workers.wait_for_complete()
         await settle(pilot)
         assert demo_app.store.head_position() == head
@@ -817,7 +819,7 @@ async def test_edits_wait_while_an_import_appends(demo_app):
     async with demo_app.run_test(size=(120, 35), notifications=True) as pilot:
         await settle(pilot)
         head = demo_app.store.head_position()
-        demo_app._importing = "big.jsonl"  # as the import worker marks its run
+        demo_app._importing = "big.jsonl"  # as an import marks its run
         await pilot.press("n")
         await settle(pilot)
         assert pilot.app.screen is demo_app.main  # no dialog: nothing could be saved now
