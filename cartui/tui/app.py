@@ -530,12 +530,15 @@ class CartuiApp(App):
 
     def action_toggle_skip(self) -> None:
         position = self.cursor.position
-        try:
-            self.cursor.toggle_skip(position)
-        except ValueError as exc:
-            self.say(str(exc), severity="warning")
+        if position == 0:
+            self._say_no_event_at_zero()
             return
+        self.cursor.toggle_skip(position)
         self.refresh_view()  # the banner and the struck row say what is skipped
+
+    def _say_no_event_at_zero(self) -> None:
+        self.say(AT_THE_EMPTY_WORLD if self.cursor.head else "The log is empty: n creates a cart.",
+                 severity="warning")
 
     # -- editing (only at the present) -------------------------------------------------------
 
@@ -712,15 +715,9 @@ class CartuiApp(App):
     def action_show_detail(self) -> None:
         position = self.cursor.position
         if position == 0:
-            self.say(AT_THE_EMPTY_WORLD if self.cursor.head
-                     else "The log is empty: n creates a cart.")
+            self._say_no_event_at_zero()
             return
         self.open(EventDetailScreen(self.history.change_at(position, self.cursor.skipped)))
-
-    @on(DataTable.RowSelected, "#cart-lines")
-    def cart_line_chosen(self) -> None:
-        """enter in the Cart pane means what it means everywhere: the event's detail."""
-        self.action_show_detail()
 
     def action_filter_events(self) -> None:
         current = self.event_filter.text if self.event_filter else ""

@@ -544,11 +544,26 @@ async def test_event_detail_in_a_what_if_shows_the_what_if_world(demo_app):
         assert "in the what-if" in shown and "Left out in this what-if" in shown
 
 
-async def test_enter_on_an_empty_log_says_how_to_begin(empty_app):
+async def test_enter_and_x_on_an_empty_log_say_how_to_begin(empty_app):
     async with empty_app.run_test(size=(120, 35)) as pilot:
         await settle(pilot)
+        for key in ("enter", "x"):
+            empty_app.clear_notifications()
+            await pilot.press(key)
+            assert notices(empty_app) == ["The log is empty: n creates a cart."]
+
+
+async def test_enter_in_the_cart_pane_shows_the_detail_also_without_lines(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        demo_app.main.query_one("#cart-lines", DataTable).focus()
+        await pilot.press("n", "enter")  # a new cart: no line yet
+        await settle(pilot)
+        assert demo_app.main.query_one("#cart-lines", DataTable).row_count == 0
         await pilot.press("enter")
-        assert "The log is empty: n creates a cart." in notices(empty_app)
+        await settle(pilot)
+        assert type(pilot.app.screen).__name__ == "EventDetailScreen"
+        assert pilot.app.screen.change.event.type == "CartCreated"
 
 
 async def test_skipping_at_position_zero_is_explained(demo_app):

@@ -2,6 +2,7 @@
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
@@ -9,6 +10,13 @@ from ...domain import CartState
 from .formatting import count, literal, money
 
 STATUS_LABELS = {"new": "not created yet", "open": "open", "checked_out": "checked out"}
+
+
+class CartLines(DataTable):
+    """The cart's lines. enter means what it means everywhere, the detail of the event
+    at the cursor, also when the cart has no line (a table selects only a row)."""
+
+    BINDINGS = [Binding("enter", "app.show_detail", "detail", show=False)]
 
 
 class CartPane(Vertical):
@@ -19,7 +27,7 @@ class CartPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="cart-header")
-        yield DataTable(id="cart-lines", cursor_type="row", zebra_stripes=True)
+        yield CartLines(id="cart-lines", cursor_type="row", zebra_stripes=True)
         yield Static(id="cart-total")
 
     @property
