@@ -89,12 +89,19 @@ class ImportResult:
         command line and in the app."""
         if self.appended:
             skipped = f", skipped {self.skipped:,} already stored or repeated" if self.skipped else ""
-            return (f"imported {self.appended:,} events from {source} "
-                    f"(positions {self.first_position:,}..{self.last_position:,}){skipped}")
+            positions = (f"position {self.first_position:,}" if self.appended == 1 else
+                         f"positions {self.first_position:,}..{self.last_position:,}")
+            return f"imported {_events(self.appended)} from {source} ({positions}){skipped}"
+        if self.skipped == 1:
+            return f"nothing to import from {source}: its one event is already stored"
         if self.skipped:
             return (f"nothing to import from {source}: its {self.skipped:,} events are "
                     "already stored or repeated")
         return f"nothing to import from {source}: it holds no events"
+
+
+def _events(n: int) -> str:
+    return "1 event" if n == 1 else f"{n:,} events"
 
 
 def export_events(store: EventStore, out: BinaryIO, progress: Progress | None = None) -> int:

@@ -96,6 +96,14 @@ def test_an_empty_file_is_said_to_hold_no_events(run_cli, target, tmp_path):
     assert (result.status, result.stdout) == (0, f"nothing to import from {file}: it holds no events\n")
 
 
+def test_one_event_is_said_in_the_singular(run_cli, tmp_db, tmp_path):
+    file = write_lines(tmp_path / "one.jsonl", good_cart()[:1])
+    first = run_cli("import", file, "--db", tmp_db)
+    assert first.stdout == f"imported 1 event from {file} (position 1)\n"
+    again = run_cli("import", file, "--db", tmp_db)
+    assert again.stdout == f"nothing to import from {file}: its one event is already stored\n"
+
+
 def test_positions_are_assigned_after_the_head(target, tmp_path):
     with EventStore(target) as store:
         head = store.head_position()

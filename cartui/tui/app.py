@@ -458,7 +458,7 @@ class CartuiApp(App):
             target = later[0].position if later else None
         if target is None:
             where = "before" if direction < 0 else "after"
-            self.say(f"{cart_id} has no event {where} position {position}.")
+            self.say(f"{cart_id} has no event {where} position {count(position)}.")
             return
         self.move_cursor(target)
 
