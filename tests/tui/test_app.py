@@ -709,6 +709,21 @@ async def test_filter_by_type_and_text(demo_app):
                     and "Matcha" in log.summary(log.row_at(0)), what="the text filter")
 
 
+async def test_a_filter_after_one_that_matched_nothing_shows_the_cursor(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        log = demo_app.main.query_one(EventLog)
+        demo_app.move_cursor(demo_app.cursor.head // 2)
+        await settle(pilot)
+        demo_app.apply_filter("zzz-nothing")
+        await until(pilot, lambda: log.matches == [], what="the empty filter")
+        demo_app.apply_filter("type:ItemAdded")
+        await until(pilot, lambda: log.matches, what="the filter scan")
+        await settle(pilot)
+        top, height = round(log.scroll_y), log.scrollable_content_region.height
+        assert top > 0 and top <= log.cursor_index() < top + height
+
+
 async def test_ctrl_arrows_walk_the_selected_cart(demo_app):
     cart = demo_app.selected_cart
     mine = [r.position for r in demo_app.store.read_all(1, stream_id=cart)]

@@ -145,7 +145,7 @@ class EventLog(ScrollView, can_focus=True):
             self._placed = True
             self.refresh()
         if self.cursor >= self.head:  # live: the newest rows, at the bottom
-            self.scroll_to(y=max(0, self.row_count - height), animate=False, immediate=True)
+            self._scroll_to_row(self.row_count - height)
             return
         index = max(0, self.cursor_index())
         margin = min(2, height // 4)
@@ -156,7 +156,12 @@ class EventLog(ScrollView, can_focus=True):
             top = index - margin
         elif index >= top + height - margin:
             top = index - height + margin + 1
-        self.scroll_to(y=max(0, top), animate=False, immediate=True)
+        self._scroll_to_row(top)
+
+    def _scroll_to_row(self, top: int) -> None:
+        # Forced: rows that have just come (a filter after one that matched nothing)
+        # have no scrollbar until the next layout, and without one nothing scrolls.
+        self.scroll_to(y=max(0, top), animate=False, immediate=True, force=True)
 
     # -- reading rows ------------------------------------------------------------------------
 
