@@ -490,6 +490,11 @@ async def test_what_if_skip_recomputes_without_touching_the_store(demo_app):
         await pilot.press("a")  # no editing while the screen shows a history that is not stored
         assert isinstance(demo_app.screen, MainScreen)
         assert any("what-if" in n for n in notices(demo_app))
+        demo_app.move_cursor(head)  # at the head, but not the present as stored: not LIVE
+        await settle(pilot)
+        assert text_of(demo_app, "#history-info").startswith(" WHAT-IF: 1 skipped  position")
+        demo_app.move_cursor(checkout)
+        await settle(pilot)
         await pilot.press("x")  # restore
         await settle(pilot)
         assert not demo_app.main.has_class("-what-if")
@@ -497,6 +502,7 @@ async def test_what_if_skip_recomputes_without_touching_the_store(demo_app):
         await pilot.press("x", "end")  # end clears the what-if
         await settle(pilot)
         assert demo_app.cursor.live and not demo_app.cursor.what_if
+        assert text_of(demo_app, "#history-info").startswith(" LIVE ")
         assert not demo_app.main.has_class("-what-if")
 
 

@@ -92,10 +92,16 @@ class HistoryBar(Widget):
         """The info line; narrow screens get a short one that leaves the slider room beside it."""
         style = self.get_component_rich_style
         short = self.has_class("-compact")
-        if cursor.live:
-            badge = Text(" LIVE ", style("history-bar--live"))
-        else:
+        what_if = None
+        if cursor.what_if:
+            what_if = Text(f" WHAT-IF {len(cursor.skipped)} " if short else
+                           f" WHAT-IF: {len(cursor.skipped)} skipped ", style("history-bar--what-if"))
+        if not cursor.live:
             badge = Text(" PAST ", style("history-bar--past"))
+        elif what_if is None:
+            badge = Text(" LIVE ", style("history-bar--live"))
+        else:  # at the head but not the present as stored (edits are off): no LIVE
+            badge, what_if = what_if, None
         where = (f" {count(cursor.position)}/{count(cursor.head)}" if short else
                  f" position {count(cursor.position)} of {count(cursor.head)}")
         if recorded_at is None:
@@ -107,11 +113,8 @@ class HistoryBar(Widget):
             state += " playing" if cursor.playing else " paused"
         parts = [badge, Text(where), Text(when),
                  Text(f" · {state} {cursor.speed_label}", style("history-bar--label"))]
-        if cursor.what_if:
-            parts.append(Text(" "))
-            label = f" WHAT-IF {len(cursor.skipped)} " if short else \
-                f" WHAT-IF: {len(cursor.skipped)} skipped "
-            parts.append(Text(label, style("history-bar--what-if")))
+        if what_if is not None:
+            parts += [Text(" "), what_if]
         if short:
             parts.append(Text(" "))
         info = self.query_one("#history-info", Static)
