@@ -91,7 +91,8 @@ KEYS: dict[str, list[Binding]] = {
         key("end", "app.go_live", "LIVE", "Return to the present (LIVE), clearing any what-if",
             priority=True),
         key("g", "app.go_to", "go to", "Go to a position or a time", priority=True),
-        key("space", "app.toggle_play", "play", "Play or pause the history from the cursor",
+        key("space", "app.toggle_play", "play",
+            "Play or pause the history from the cursor (at LIVE: from the start)",
             priority=True),
         key("left_square_bracket", "app.slower", "slower", "Play slower (real time, 1x, 2x, 10x)",
             show="[", group=SPEED, priority=True),
@@ -474,6 +475,7 @@ class CartuiApp(App):
                 self.say("Nothing to play: the log is empty.")
                 return
             self.cursor.move_to(0)  # at the present there is nothing ahead: replay it all
+            self.say("Replaying the log from its start: space pauses, end returns to LIVE.")
         self.cursor.playing = True
         self._schedule_next_frame()
         self.refresh_view()

@@ -303,6 +303,17 @@ async def test_play_pause_and_speed(demo_app):
         assert demo_app.cursor.speed_label == "1x"
 
 
+async def test_play_at_live_replays_from_the_start_and_says_so(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("space")
+        assert demo_app.cursor.playing and demo_app.cursor.position <= 1
+        assert "Replaying the log from its start: space pauses, end returns to LIVE." \
+            in notices(demo_app)
+        await pilot.press("end")
+        assert demo_app.cursor.live and not demo_app.cursor.playing
+
+
 async def test_playing_reaches_the_present_and_goes_live(demo_app):
     async with demo_app.run_test(size=(120, 35)) as pilot:
         await settle(pilot)
