@@ -632,7 +632,7 @@ class CartuiApp(App):
 
     def _open_cart_picker(self, carts: list) -> None:
         self.main.query_one(TaskBar).finish()
-        self.open(CartPickerScreen(carts, self.selected_cart),
+        self.open(CartPickerScreen(carts, self.selected_cart, not self.cursor.live),
                   lambda cart_id: cart_id is not None and self.select_cart(cart_id))
 
     def select_cart(self, cart_id: str) -> None:

@@ -301,6 +301,14 @@ async def test_cart_picker_shows_at_most_500_rows_and_says_so():
         await pilot.press(*"cart-11")  # cart-11, cart-110..119, cart-1100..1199
         assert len(table_keys(app)) == 111
         assert "111 of 1,200 carts" in screen_text(app)
+        assert "as stored now" not in screen_text(app)
+
+
+async def test_cart_picker_in_the_past_says_its_list_is_as_stored_now():
+    app = Host(lambda: CartPickerScreen(CARTS, None, cursor_in_the_past=True))
+    async with app.run_test():
+        assert f"{len(CARTS)} of {len(CARTS)} carts · as stored now, not at the cursor" \
+            in screen_text(app)
 
 
 # -- new cart ---------------------------------------------------------------------------------

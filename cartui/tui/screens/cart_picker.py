@@ -46,10 +46,13 @@ class CartPickerScreen(PickerDialog[str]):
     KEY_HINTS = [("↑↓", "choose"), ("enter", "show"), ("esc", "cancel")]
     AUTO_FOCUS = "#cart-filter"
 
-    def __init__(self, carts: list[CartSummary], selected: str | None = None) -> None:
+    def __init__(self, carts: list[CartSummary], selected: str | None = None,
+                 cursor_in_the_past: bool = False) -> None:
         super().__init__()
         self.carts = sorted(carts, key=lambda c: c.last_position, reverse=True)
         self.selected = selected
+        # The list is the carts as stored now: in the past, say so beside the count.
+        self.as_stored_now = " · as stored now, not at the cursor" if cursor_in_the_past else ""
         self.widths: tuple[int, int, bool] | None = None
 
     def compose_body(self) -> Iterable[Widget]:
@@ -95,7 +98,7 @@ class CartPickerScreen(PickerDialog[str]):
         elif len(found) > MAX_ROWS:
             count = Text(f"the first {MAX_ROWS} of {len(found):,} matching carts: type to narrow")
         else:
-            count = Text(f"{len(found):,} of {len(self.carts):,} carts")
+            count = Text(f"{len(found):,} of {len(self.carts):,} carts{self.as_stored_now}")
         self.query_one("#cart-count", Static).update(count)
 
     def cells(self, cart: CartSummary, terms: list[str]) -> tuple[Text, ...]:
