@@ -282,7 +282,7 @@ class CartuiApp(App):
         if self.event_filter is not None and self.event_log.matches is not None:
             new = positions_matching(self.store, self.event_filter, self.event_log.summary,
                                      old_head + 1, head)
-            self.event_log.set_filter(self.event_log.matches + new)
+            self.event_log.set_filter(self.event_log.matches + new, self.event_filter)
         self.check_projections()
         self.refresh_view()
 
@@ -765,7 +765,7 @@ class CartuiApp(App):
         if scanned_to < self.cursor.head:
             matches += positions_matching(self.store, event_filter, self.event_log.summary,
                                           scanned_to + 1, self.cursor.head)
-        self.event_log.set_filter(matches)
+        self.event_log.set_filter(matches, event_filter)
         self.refresh_view()
 
     def _worker_store(self) -> EventStore:

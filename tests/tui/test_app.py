@@ -741,6 +741,21 @@ async def test_a_filter_after_one_that_matched_nothing_shows_the_cursor(demo_app
         assert top > 0 and top <= log.cursor_index() < top + height
 
 
+async def test_a_cart_filter_without_a_whole_id_says_what_it_takes(demo_app):
+    cart = demo_app.store.get(1).stream_id
+    async with demo_app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        log = demo_app.event_log
+        demo_app.apply_filter(f"cart:{cart[:-2].upper()}")
+        await until(pilot, lambda: log.matches == [], what="the cart filter")
+        await settle(pilot)
+        assert log.render_line(0).text.rstrip() == (
+            "No cart has exactly this id: / again, plain text finds part of one.")
+        demo_app.apply_filter(cart[-6:].upper())  # plain text: part of an id, any case
+        await until(pilot, lambda: log.matches, what="the text filter")
+        assert log.row_at(0).stream_id == cart
+
+
 async def test_ctrl_arrows_walk_the_selected_cart(demo_app):
     cart = demo_app.selected_cart
     mine = [r.position for r in demo_app.store.read_all(1, stream_id=cart)]

@@ -98,6 +98,7 @@ class EventLog(ScrollView, can_focus=True):
         # Nothing is drawn until the rows are scrolled to the cursor once: a first frame
         # painted before the first resize would flash the top of the log.
         self._placed = False
+        self._by_cart_id = False  # the filter shown is cart:ID
 
     # -- what to show ------------------------------------------------------------------------
 
@@ -115,9 +116,10 @@ class EventLog(ScrollView, can_focus=True):
         self.refresh()
         self.scroll_to_cursor()
 
-    def set_filter(self, matches: list[int] | None) -> None:
-        """Show only these positions (None: every event)."""
+    def set_filter(self, matches: list[int] | None, event_filter: EventFilter | None = None) -> None:
+        """Show only these positions, found by `event_filter` (None: every event)."""
         self.matches = matches
+        self._by_cart_id = event_filter is not None and event_filter.cart is not None
         self._pages.clear()
         self._update_size()
         self.refresh()
@@ -239,7 +241,10 @@ class EventLog(ScrollView, can_focus=True):
         return strip.apply_style(self.rich_style).apply_meta({"position": row.position})
 
     def _empty_line(self, width: int) -> Strip:
-        if self.matches is not None:
+        if self.matches is not None and self._by_cart_id:
+            # cart: finds a whole id, as stored (one index lookup, at any size of log).
+            message = "No cart has exactly this id: / again, plain text finds part of one."
+        elif self.matches is not None:
             message = "No event matches the filter: / changes or clears it."
         else:
             # Short enough for the Events pane at 80 columns.
