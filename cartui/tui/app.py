@@ -378,6 +378,10 @@ class CartuiApp(App):
             self.cart_pane.show_nothing(
                 "No cart yet: n creates one." if cursor.head == 0 else
                 "Position 0 is the empty world: no cart yet. → steps to the first event.")
+        elif (cursor.what_if and not cart.exists
+              and self.history.cart_at(cart_id, position).state.exists):
+            self.cart_pane.show(cart, position,
+                                "not created in this what-if: its CartCreated is skipped")
         else:
             self.cart_pane.show(cart, position)
         self.projections_pane.show(projections, self.service.product_names)

@@ -22,7 +22,7 @@ class CartLines(DataTable):
 class CartPane(Vertical):
     """Header (cart, customer, status, version), the lines, and the total."""
 
-    _shown: tuple[CartState, int] | None = None
+    _shown: tuple[CartState, int, str | None] | None = None
     _preferred_sku: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -54,15 +54,17 @@ class CartPane(Vertical):
 
     def on_resize(self) -> None:
         if self._shown is not None:
-            cart, position = self._shown
-            self._shown = None
-            self.show(cart, position)
+            shown, self._shown = self._shown, None
+            self.show(*shown)
 
-    def show(self, cart: CartState, position: int) -> None:
-        if self._shown is not None and self._shown[0] == cart and (cart.exists or
-                                                                 self._shown[1] == position):
+    def show(self, cart: CartState, position: int, why_not_created: str | None = None) -> None:
+        """The cart at `position`; `why_not_created` words a cart that does not exist
+        there for another reason than its CartCreated being still to come."""
+        shown = self._shown
+        if shown is not None and shown[0] == cart and shown[2] == why_not_created and (
+                cart.exists or shown[1] == position):
             return  # stepping past other carts' events: nothing to redraw
-        self._shown = (cart, position)
+        self._shown = (cart, position, why_not_created)
         self.set_class(False, "-empty")
         header = Text(no_wrap=True, overflow="ellipsis")
         header.append(literal(cart.cart_id), "bold")
@@ -74,6 +76,8 @@ class CartPane(Vertical):
         if cart.exists:
             events = "event" if cart.version == 1 else "events"
             header.append(f"\n{status} · version {cart.version} · {count(cart.version)} {events}")
+        elif why_not_created:
+            header.append(f"\n{why_not_created}")
         else:  # version 0, no events: the position says it all
             header.append(f"\n{status} at position {count(position)}")
         self.set_class(cart.status == "checked_out", "-checked-out")
