@@ -168,10 +168,13 @@ def import_file(store: EventStore, service: CartService, path: str | Path,
     (to be skipped, not refused: the unique index finds it on insert, or
     when it is built), so it is imported again on the careful path, which
     decides.
-    Only files with such duplicates or errors pay twice.
+    Only files with such duplicates or errors pay twice. A pipe (/dev/stdin,
+    say) cannot be read twice, so it takes the careful path at once.
     """
     path = Path(path)
     with cycle_collector_paused():  # it would walk every cart tally again and again
+        if not path.is_file():
+            return _import_path(store, service, path, progress, fast=False)
         try:
             return _import_path(store, service, path, progress, fast=True)
         except _FastPathFailed:

@@ -143,6 +143,26 @@ def test_a_line_repeated_in_the_file_is_skipped(target, tmp_path):
         assert [r.version for r in store.read_all(1, stream_id="cart-a")] == [1, 2, 3, 4]
 
 
+def jsonl(events) -> str:
+    return "".join(orjson.dumps(e).decode() + "\n" for e in events)
+
+
+def test_a_pipe_into_an_empty_database_skips_repeated_lines(run_process, tmp_db):
+    cart = good_cart()
+    # /dev/stdin fed by a pipe: a file that can be read only once.
+    done = run_process("import", "/dev/stdin", "--db", tmp_db, input=jsonl([*cart, cart[1]]))
+    assert done.status == 0, done.stderr
+    assert done.stdout.startswith("imported 4 events from /dev/stdin (positions 1..4), skipped 1")
+    with EventStore(tmp_db) as store:
+        assert [r.version for r in store.read_all(1)] == [1, 2, 3, 4]
+
+
+def test_a_pipe_into_an_empty_database_names_its_bad_line(run_process, tmp_db):
+    done = run_process("import", "/dev/stdin", "--db", tmp_db, input=jsonl([*good_cart(), {"bad": 1}]))
+    assert (done.status, done.stderr) == (2, "error: line 5: unknown field 'bad'\n")
+    assert not os.path.exists(tmp_db)  # a failed import leaves no database behind
+
+
 def test_the_command_line_counts_repeated_lines_with_the_stored_ones(run_cli, tmp_path):
     cart = good_cart()
     file = write_lines(tmp_path / "f.jsonl", [cart[0], cart[1], cart[1], cart[2], cart[3]])
