@@ -602,6 +602,24 @@ def test_opening_a_file_another_process_holds_whole_is_a_lock_error_not_a_bad_fi
         assert store.conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
+def test_a_file_in_a_rollback_journal_with_a_writer_opens_and_reads(db):
+    """An import into an empty log holds the file with a rollback journal: a reader that
+    comes meanwhile cannot turn it back to WAL, and reads as it is (or waits for it)."""
+    with EventStore(db) as store:
+        CartService(store, CATALOG).create_cart("cart-1", None)
+    holder = raw(db)
+    holder.execute("PRAGMA journal_mode = DELETE")
+    holder.execute("BEGIN IMMEDIATE")  # writing, the rows still in its cache
+    try:
+        with EventStore(db, busy_timeout=0.05) as store:
+            assert store.head_position() == 1
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with EventStore(db) as store:  # once it lets go, the next open makes it WAL again
+        assert store.conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
 @pytest.mark.parametrize("events_before", [0, 2])
 def test_a_database_with_the_old_table_constraint_keeps_it_and_works(db, events_before):
     with raw(db) as conn:

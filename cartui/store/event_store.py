@@ -176,7 +176,7 @@ class EventStore:
             self.conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
             self._create_schema()  # first: it refuses a file that is not ours, untouched
             if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                self.conn.execute("PRAGMA journal_mode = WAL")
+                self._turn_to_wal()
         except sqlite3.OperationalError as exc:
             if is_lock_wait(exc):
                 # A bulk import into an empty log holds the whole file for its length.
@@ -190,6 +190,17 @@ class EventStore:
                 f"cannot open {self.path}: {exc.filename} is not a directory") from None
         except OSError as exc:
             raise StoreError(f"cannot open {self.path}: {exc.strerror or exc}") from None
+
+    def _turn_to_wal(self) -> None:
+        try:
+            self.conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            if not is_lock_wait(exc):
+                raise
+            # Another connection is writing with a rollback journal: a bulk import into
+            # an empty log, which turns the file back to WAL when it is done. SQLite
+            # refuses the change at once, without a busy wait; the file reads as it
+            # is meanwhile, each read waiting for the writer's locks as any other.
 
     def _create_schema(self) -> None:
         columns = {row[1] for row in self.conn.execute("PRAGMA table_info(events)")}
