@@ -359,6 +359,8 @@ def events(app: App, cart_id: str | None, from_position: int, limit: int | None,
                 time.sleep(FOLLOW_POLL_SECONDS)
             seen_version = store.data_version()
     except KeyboardInterrupt:
+        if not follow:
+            raise  # a cut list: not a success, or a script would take it for the whole log
         return  # Ctrl-C or SIGTERM: the way to end --follow
 
 

@@ -581,6 +581,25 @@ def test_a_reader_that_stops_reading_ends_cartui_quietly(demo_db, child_env, arg
     assert (process.returncode, stderr) == (0, b"")  # no error, no complaint at exit
 
 
+@pytest.mark.parametrize("args", [["events"], ["export"]])
+def test_ctrl_c_in_the_middle_of_a_listing_is_not_a_success(demo_db, child_env, args):
+    """Only `events --follow` ends with Ctrl-C as planned: a list cut short exits 130,
+    or a script would take part of the log for all of it."""
+    read_end, write_end = os.pipe()
+    if hasattr(fcntl, "F_SETPIPE_SZ"):
+        fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
+    process = subprocess.Popen([sys.executable, "-m", "cartui", *args, "--db", str(demo_db)],
+                               stdout=write_end, stderr=subprocess.PIPE, env=child_env)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        assert reader.readline()  # it is writing, and waits for the reader to go on
+        process.send_signal(signal.SIGINT)
+        rest = reader.read()  # drained, so that it can finish
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and stderr.endswith(b"error: interrupted\n")
+    assert rest.count(b"\n") < 2_000  # cut short: the demo has more events
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
 @pytest.mark.parametrize("args", [["carts"], ["catalog"], ["projections", "--json"], ["events"],
                                   ["events", "--follow"], ["export"], ["verify"]])
