@@ -30,7 +30,7 @@ import click
 import orjson
 
 from . import resources
-from .domain import validate_cart_id
+from .domain import validate_cart_id, validate_customer
 from .domain.errors import DomainError, InvalidInput, RuleViolation
 from .literal import literal
 from .money import money
@@ -122,19 +122,23 @@ class App:
             self.__dict__.pop("service", None)
 
 
-class CartIdType(click.ParamType):
-    """A cart id, checked by the domain's rule (a bad one is invalid input)."""
+class DomainChecked(click.ParamType):
+    """Text checked by one of the domain's rules before anything is opened (a bad one
+    is invalid input)."""
 
-    name = "cart"
+    def __init__(self, name: str, validate: Callable[[str], str | None]) -> None:
+        self.name = name
+        self.validate = validate
 
     def convert(self, value, param, ctx) -> str:
         try:
-            return validate_cart_id(value)
+            return self.validate(value)
         except DomainError as exc:
             self.fail(str(exc), param, ctx)
 
 
-CART_ID = CartIdType()
+CART_ID = DomainChecked("cart", validate_cart_id)
+CUSTOMER = DomainChecked("name", validate_customer)
 DB_PATH = click.Path(dir_okay=False, path_type=Path)
 
 
@@ -180,7 +184,8 @@ def command(name: str | None = None, **settings) -> Callable:
 
 @command()
 @click.option("--cart", "cart_id", type=CART_ID, metavar="ID", help="The cart id (default: a new one).")
-@click.option("--customer", metavar="NAME", help="Who the cart belongs to (default: anonymous).")
+@click.option("--customer", type=CUSTOMER, metavar="NAME",
+              help="Who the cart belongs to (default: anonymous).")
 def new(app: App, cart_id: str | None, customer: str | None) -> None:
     """Create a cart and print its id."""
     app.open_store()

@@ -581,6 +581,20 @@ def test_a_reader_that_stops_reading_ends_cartui_quietly(demo_db, child_env, arg
     assert (process.returncode, stderr) == (0, b"")  # no error, no complaint at exit
 
 
+def test_new_with_a_customer_that_is_not_utf8_is_refused_before_anything_is_made(child_env,
+                                                                                 tmp_path):
+    db = tmp_path / "fresh.db"
+    # The bytes of a Latin-1 terminal's "Zoë", as the shell passes them on.
+    done = subprocess.run([sys.executable, "-m", "cartui", "new", "--customer", b"Zo\xeb",
+                           "--db", str(db)], capture_output=True, text=True, env=child_env,
+                          timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        "error: Invalid value for '--customer': a customer name must be UTF-8 text, "
+        "got 'Zo\\udceb' (check the terminal's encoding)")
+    assert not db.exists()
+
+
 @pytest.mark.parametrize("args", [["events"], ["export"]])
 def test_ctrl_c_in_the_middle_of_a_listing_is_not_a_success(demo_db, child_env, args):
     """Only `events --follow` ends with Ctrl-C as planned: a list cut short exits 130,

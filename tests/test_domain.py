@@ -177,6 +177,13 @@ def test_a_customer_name_with_control_characters_is_invalid_input(customer):
     assert "without control characters" in str(error) and "\n" not in str(error)
 
 
+def test_a_customer_name_that_is_not_unicode_text_is_invalid_input():
+    """A lone surrogate: how Python passes on argument bytes that are not UTF-8."""
+    error = refused(CreateCart(cart_id="c1", customer="Zo\udceb"), initial_state("c1"))
+    assert type(error) is errors.InvalidCustomer
+    assert str(error).startswith("a customer name must be UTF-8 text, got 'Zo\\udceb'")
+
+
 def test_a_customer_name_may_hold_any_printable_text():
     name = "Zoë Ó Briain-García 👩‍💻 (VIP)"  # accents, an emoji joined by U+200D
     assert run(CreateCart(cart_id="c1", customer=name)).customer == name

@@ -112,9 +112,20 @@ def validate_customer(customer: str | None) -> str | None:
     """A customer's name is one line of text: no control characters (a terminal
     would obey them), and at most MAX_CUSTOMER_LENGTH characters."""
     if customer is not None and (len(customer) > MAX_CUSTOMER_LENGTH
-                                 or not CONTROL_CHARACTERS.isdisjoint(map(ord, customer))):
+                                 or not CONTROL_CHARACTERS.isdisjoint(map(ord, customer))
+                                 or not is_unicode_text(customer)):
         raise errors.InvalidCustomer(customer)
     return customer
+
+
+def is_unicode_text(text: str) -> bool:
+    """False for a lone surrogate: what Python makes of bytes that are not UTF-8 in a
+    command's arguments (a Latin-1 terminal's "Zoë"), which no event can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # C0, DEL, C1, the line and paragraph separators, the bidirectional controls: a

@@ -48,6 +48,9 @@ class InvalidCustomer(InvalidInput):
         if len(customer) > MAX_CUSTOMER_LENGTH:
             super().__init__(f"a customer name holds at most {MAX_CUSTOMER_LENGTH} characters, "
                              f"got {len(customer)}")
+        elif any("\ud800" <= c <= "\udfff" for c in customer):
+            super().__init__(f"a customer name must be UTF-8 text, got {customer!r} (check the "
+                             "terminal's encoding)")
         else:
             super().__init__(f"a customer name is one line of text, without control characters, "
                              f"got {customer!r}")
