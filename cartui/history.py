@@ -21,7 +21,9 @@ from .projections.projector import Progress, ProjectionLag, Projector
 from .projections.reader import ProjectionReader, cutoff
 from .projections.summaries import cart_summaries
 from .service import CartService, CartSummary, LoadedCart, skip_undecodable
-from .store import EventStore, RecordedEvent, UndecodableEvent, decode_event, normalize_timestamp
+from .store import (
+    EventStore, OutOfRangeInUtc, RecordedEvent, UndecodableEvent, decode_event, normalize_timestamp,
+)
 
 
 class PositionOutOfRange(ValueError):
@@ -122,7 +124,11 @@ class History:
     def position_at_time(self, moment: str) -> int:
         """The largest position recorded at or before `moment` (ISO-8601 with a zone);
         0 when it is before the first event."""
-        return self.store.position_at_time(normalize_timestamp(moment))
+        try:
+            moment = normalize_timestamp(moment)
+        except OutOfRangeInUtc as exc:  # after every event, or before them all
+            return self.store.head_position() if exc.after else 0
+        return self.store.position_at_time(moment)
 
     # -- the world as of P -----------------------------------------------------------------
 

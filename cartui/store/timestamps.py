@@ -37,11 +37,23 @@ def parse_timestamp(text: str) -> datetime:
     except ValueError:
         raise ValueError(f"not a time: {text!r} (like 2026-01-06T14:00:00Z)") from None
     if moment.tzinfo is None:
+        if "T" not in text.upper() and " " not in text.strip():  # a date alone
+            raise ValueError(f"timestamp {text!r} is a date without a time and a zone "
+                             f"(like {moment.date().isoformat()}T00:00Z)")
         raise ValueError(f"timestamp {text!r} has no timezone (add Z for UTC)")
     try:
         return moment.astimezone(timezone.utc)
     except OverflowError:  # 0001-01-01T00:00+05:00 is a year 0 in UTC
-        raise ValueError(f"timestamp {text!r} is out of range in UTC") from None
+        raise OutOfRangeInUtc(text, after=moment.year == 9999) from None
+
+
+class OutOfRangeInUtc(ValueError):
+    """An instant before year 1 or after year 9999 in UTC: no event can be recorded
+    then, though a question about a time (`--at-time`) may name it."""
+
+    def __init__(self, text: str, after: bool) -> None:
+        super().__init__(f"timestamp {text!r} is out of range in UTC")
+        self.after = after  # after the year 9999, else before the year 1
 
 
 def starts_like_timestamp(text: str) -> bool:

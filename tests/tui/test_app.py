@@ -201,10 +201,13 @@ def test_resolve_position_explains_itself(demo_app):
         demo_app.resolve_position("999999")
     with pytest.raises(ValueError, match="neither a position"):
         demo_app.resolve_position("soon")
-    with pytest.raises(ValueError, match=r"'2026-01-08' has no timezone \(add Z for UTC\)"):
+    with pytest.raises(ValueError, match=r"'2026-01-08 18:00' has no timezone \(add Z for UTC\)"):
+        demo_app.resolve_position("2026-01-08 18:00")
+    with pytest.raises(ValueError, match=r"'2026-01-08' is a date without a time and a zone"):
         demo_app.resolve_position("2026-01-08")
-    with pytest.raises(ValueError, match="out of range in UTC"):
-        demo_app.resolve_position("0001-01-01T00:00+05:00")
+    # Years 0 and 10000 in UTC: before every event, after every event.
+    assert demo_app.resolve_position("0001-01-01T00:00+05:00") == 0
+    assert demo_app.resolve_position("9999-12-31T23:59:59-05:00") == demo_app.cursor.head
     assert demo_app.resolve_position("2000-01-01T00:00Z") == 0
     assert demo_app.resolve_position(" 7 ") == 7
 
