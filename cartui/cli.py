@@ -279,7 +279,7 @@ def show(app: App, cart: str, at_position: int | None, at_time: str | None, as_j
     lines = table(rows, right={2, 3, 4})
     for line in lines[:-1]:
         click.echo("  " + line)
-    click.echo("  " + "-" * len(lines[0]))
+    click.echo("  " + "-" * _cells(lines[0]))
     click.echo("  " + lines[-1])
 
 
@@ -640,9 +640,21 @@ def _seed_default_database(app: App) -> None:
 def table(rows: Sequence[Sequence[str]], right: set[int] = frozenset()) -> list[str]:
     """Aligned columns (the first row is the header); `right` holds right-aligned columns."""
     rows = [[literal(cell) for cell in row] for row in rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.rjust(w) if i in right else cell.ljust(w)
-                      for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
+    widths = [max(_cells(row[i]) for row in rows) for i in range(len(rows[0]))]
+
+    def pad(cell: str, i: int) -> str:
+        room = " " * (widths[i] - _cells(cell))
+        return room + cell if i in right else cell + room
+    return ["  ".join(pad(cell, i) for i, cell in enumerate(row)).rstrip() for row in rows]
+
+
+def _cells(text: str) -> int:
+    """The columns `text` takes in a terminal: two for an emoji or a CJK character,
+    none for a joiner or an accent that combines."""
+    if text.isascii():
+        return len(text)
+    from rich.cells import cell_len  # only then: it costs start-up time
+    return cell_len(text)
 
 
 def _echo_json(document) -> None:

@@ -316,6 +316,13 @@ def test_demo_writes_the_history_once(run_cli, tmp_db):
 
 # -- exit statuses, and nothing appended on any error ----------------------------------------
 
+def test_text_tables_line_up_wide_characters_by_the_columns_they_take():
+    lines = cli.table([("Cart", "Total"), ("購物車-1", "24.90"), ("cart-2", "0.00")], right={1})
+    assert lines == ["Cart      Total",
+                     "購物車-1  24.90",  # three characters, six columns
+                     "cart-2     0.00"]
+
+
 @pytest.mark.parametrize("args, status, message", [
     (["add", "cart-nope", "COF-ESP-1KG"], 1, "cart 'cart-nope' does not exist"),
     (["new", "--cart", "cart-open"], 1, "cart 'cart-open' already exists"),
