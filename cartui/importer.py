@@ -246,6 +246,9 @@ def _event_ids_ascending(file: BinaryIO) -> bool:
 
 # -- reading: each line on its own ------------------------------------------------------------
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
 def _batches(file: BinaryIO) -> Iterator[tuple[int, list[bytes], int]]:
     """(number of the first line, up to BATCH_LINES lines, bytes read so far).
 
@@ -256,6 +259,9 @@ def _batches(file: BinaryIO) -> Iterator[tuple[int, list[bytes], int]]:
     lines: list[bytes] = []
     begun: list[bytes] = []  # the start of a line whose end is in a later block
     while block := file.read(READ_BYTES):
+        if not done and block.startswith(UTF8_BOM):  # as Windows editors begin a file
+            block = block[len(UTF8_BOM):]
+            done = len(UTF8_BOM)
         done += len(block)
         if b"\n" not in block:
             begun.append(block)  # a long line: joined once its end comes

@@ -127,6 +127,14 @@ def test_an_import_continues_stored_carts(service, tmp_path):
     assert (state.status, state.version, state.total_cents) == ("checked_out", 4, 12450)
 
 
+def test_a_file_that_begins_with_a_byte_order_mark_imports(target, tmp_path):
+    """UTF-8 with a BOM, as Windows editors save it."""
+    file = tmp_path / "f.jsonl"
+    file.write_bytes(importer.UTF8_BOM + open(write_lines(file, good_cart()), "rb").read())
+    with EventStore(target) as store:
+        assert import_file(store, CartService(store, load_catalog()), file).appended == 4
+
+
 def test_blank_lines_are_ignored(target, tmp_path):
     file = tmp_path / "f.jsonl"
     file.write_bytes(b"\n" + orjson.dumps(good_cart()[0]) + b"\n\n   \n")
