@@ -15,6 +15,6 @@ __all__ = [
     "UndecodableEvent", "decode_event", "version_not_whole", "NotUtf8Text", "ANY", "NO_STREAM",
     "ConcurrencyError", "EventStore", "NewEvent", "RecordedEvent", "StoreBusy", "StoreError",
     "StreamInfo",
-    "OutOfRangeInUtc", "format_timestamp", "normalize_timestamp", "parse_timestamp", "starts_like_timestamp",
-    "utc_now", "is_lock_wait", "is_unreadable_database", "remove_database",
+    "OutOfRangeInUtc", "format_timestamp", "normalize_timestamp", "parse_timestamp",
+    "starts_like_timestamp", "utc_now", "is_lock_wait", "is_unreadable_database", "remove_database",
 ]
