@@ -370,7 +370,8 @@ def events(app: App, cart_id: str | None, from_position: int, limit: int | None,
 
 
 @command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.argument("file", type=click.Path(dir_okay=False, readable=False, path_type=Path),
+                required=False)
 def export(app: App, file: Path | None) -> None:
     """Write every event as JSON Lines (to stdout without FILE)."""
     from .importer import ExportRefused, export_events, export_file

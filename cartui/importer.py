@@ -130,24 +130,43 @@ class ExportRefused(Exception):
 def export_file(store: EventStore, path: str | Path, progress: Progress | None = None) -> int:
     """`export_events` into a file, written beside it and renamed: the file is never
     left half written, and the database itself (or its WAL) is never the file.
-    The file gets the mode a new file gets (the umask's), or keeps the one it had."""
+    The file gets the mode a new file gets (the umask's), or keeps the one it had;
+    a symlink keeps pointing at it. What is not a file (a device, a FIFO,
+    /dev/stdout) is written into, never replaced."""
     path = Path(path)
     if store.is_own_file(path):
         raise ExportRefused(f"{path} is the database being exported: choose another file")
     try:
-        handle, temporary = _new_file_beside(path)
-        if path.exists():
-            os.fchmod(handle, stat.S_IMODE(path.stat().st_mode))
+        is_a_file = stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        is_a_file = True  # to be made
+    except OSError as exc:
+        raise ExportRefused(f"cannot write {path}: {exc.strerror or exc}") from None
+    if not is_a_file:
+        return _export_into(store, path, progress)
+    target = Path(os.path.realpath(path))
+    try:
+        handle, temporary = _new_file_beside(target)
+        if target.exists():
+            os.fchmod(handle, stat.S_IMODE(target.stat().st_mode))
     except OSError as exc:
         raise ExportRefused(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(handle, "wb") as out:
             count = export_events(store, out, progress)
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return count
+
+
+def _export_into(store: EventStore, path: Path, progress: Progress | None) -> int:
+    try:
+        with open(path, "wb") as out:
+            return export_events(store, out, progress)
+    except OSError as exc:
+        raise ExportRefused(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _new_file_beside(path: Path) -> tuple[int, str]:

@@ -398,6 +398,35 @@ def test_export_makes_a_file_others_may_read_and_keeps_an_existing_files_mode(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def test_export_writes_into_what_is_not_a_file_and_through_a_link(run_cli, shop, tmp_path):
+    """A FIFO (or a device, or /dev/stdout) is written into, never replaced by a file;
+    a symlink keeps pointing at the file it names."""
+    fifo, link, real = tmp_path / "fifo", tmp_path / "link.jsonl", tmp_path / "real.jsonl"
+    os.mkfifo(fifo)
+    real.write_text("old\n")
+    link.symlink_to(real)
+    read: list[bytes] = []
+    reader = threading.Thread(target=lambda: read.append(fifo.read_bytes()))
+    reader.start()
+    assert run_cli("export", fifo, "--db", shop).status == 0
+    reader.join(timeout=30)
+    assert run_cli("export", link, "--db", shop).status == 0
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and link.is_symlink()
+    assert read == [real.read_bytes()] and read[0].count(b"\n") == len(log_of(shop).splitlines())
+
+
+def test_export_into_a_full_device_is_an_error_and_leaves_the_device(run_cli, shop, tmp_path):
+    full = tmp_path / "full"  # a /dev/full of the test's own: a regression must not replace the system's
+    try:
+        os.mknod(full, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+    except (PermissionError, AttributeError):
+        pytest.skip("making a device needs root")
+    result = run_cli("export", full, "--db", shop)
+    assert (result.status, result.error_lines) == (
+        2, [f"error: cannot write {full}: No space left on device"])
+    assert stat.S_ISCHR(full.lstat().st_mode)
+
+
 def test_empty_cart_cannot_be_checked_out(run_cli, tmp_db):
     run_cli("new", "--cart", "cart-empty", "--db", tmp_db)
     before = log_of(tmp_db)

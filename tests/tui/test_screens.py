@@ -1,6 +1,7 @@
 """Each dialog on its own, pushed by a tiny host app that records what it dismissed with."""
 
 import asyncio
+import os
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -431,6 +432,17 @@ async def test_export_refuses_a_folder_or_a_missing_folder(tmp_path):
         assert isinstance(app.screen, ExportScreen)
         await pilot.press("escape")
     assert app.result is None
+
+
+async def test_export_refuses_what_is_not_a_file(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    app = Host(lambda: ExportScreen(str(fifo)))
+    async with app.run_test() as pilot:
+        await pilot.press("enter")
+        assert error_text(app) == f"{fifo} is not a file: choose a file to write"
+        await pilot.press("enter")  # not a question: the same refusal
+        assert isinstance(app.screen, ExportScreen)
 
 
 async def test_export_asks_before_replacing_a_file(tmp_path):

@@ -7,8 +7,9 @@ from .file_dialog import FileDialog
 
 
 class ExportScreen(FileDialog):
-    """Also refuses a path whose folder does not exist and a file `is_database` says
-    is the database's own; an existing file needs a second enter."""
+    """Also refuses a path whose folder does not exist, a file `is_database` says is
+    the database's own and what is not a file (/dev/stdout would write over the
+    screen); an existing file needs a second enter."""
 
     DIALOG_TITLE = "Export events"
     KEY_HINTS = [("enter", "export"), ("esc", "cancel")]
@@ -27,6 +28,8 @@ class ExportScreen(FileDialog):
             return f"folder {path.parent} does not exist", False
         if self.is_database(path):
             return f"{path} is the database being exported: choose another file", False
+        if path.exists() and not path.is_file():  # a device, a FIFO: the screen, say
+            return f"{path} is not a file: choose a file to write", False
         if path.exists() and self.confirmed_overwrite != path:
             self.confirmed_overwrite = path
             return f"{path} exists: enter again to replace it", True
