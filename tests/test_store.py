@@ -602,6 +602,14 @@ def test_opening_a_file_another_process_holds_whole_is_a_lock_error_not_a_bad_fi
         assert store.conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
+def test_what_is_not_a_file_is_refused_and_nothing_made_beside_it(tmp_path):
+    fifo = tmp_path / "fifo.db"
+    os.mkfifo(fifo)
+    with pytest.raises(StoreError, match=f"cannot open {fifo}: it is not a file"):
+        EventStore(fifo)
+    assert [p.name for p in tmp_path.iterdir()] == ["fifo.db"]  # no journal beside it
+
+
 def test_a_file_in_a_rollback_journal_with_a_writer_opens_and_reads(db):
     """An import into an empty log holds the file with a rollback journal: a reader that
     comes meanwhile cannot turn it back to WAL, and reads as it is (or waits for it)."""

@@ -165,6 +165,10 @@ class EventStore:
         self.clock = clock
         # The time an append records, as stored: the fast form of the system clock's.
         self._now = utc_now_text if clock is utc_now else lambda: format_timestamp(clock())
+        if self.path != ":memory:" and os.path.exists(self.path) and not os.path.isfile(self.path):
+            # A device or a FIFO: SQLite would fail, but not before making a journal
+            # beside it (/dev/null-journal).
+            raise StoreError(f"cannot open {self.path}: it is not a file")
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
