@@ -702,6 +702,10 @@ def main(argv: Iterable[str] | None = None) -> None:
 
 def run(argv: Iterable[str] | None = None) -> int:
     """Run the command line; return the exit status. Every error is one `error:` line."""
+    if sys.stderr is None:  # started with it closed (2>&-): the status still tells
+        sys.stderr = open(os.devnull, "w")
+    if sys.stdout is None:  # started with it closed (>&-): what was done could not be told
+        return _fail("the standard output is closed: nothing was done", INVALID)
     try:
         result = cli.main(args=None if argv is None else list(argv), prog_name="cartui",
                           standalone_mode=False)

@@ -636,6 +636,23 @@ def test_new_with_a_customer_that_is_not_utf8_is_refused_before_anything_is_made
     assert not db.exists()
 
 
+def test_a_closed_standard_output_is_an_error_and_nothing_is_done(child_env, tmp_path):
+    db = tmp_path / "fresh.db"
+    done = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-m", "cartui",
+                           "new", "--cart", "cart-1", "--db", str(db)],
+                          capture_output=True, text=True, env=child_env, timeout=60)
+    assert (done.returncode, done.stderr) == (
+        2, "error: the standard output is closed: nothing was done\n")
+    assert not db.exists()
+
+
+def test_a_closed_standard_error_changes_no_status(child_env, demo_db):
+    done = subprocess.run(["sh", "-c", 'exec "$@" 2>&-', "sh", sys.executable, "-m", "cartui",
+                           "carts", "--db", str(demo_db)], capture_output=True, text=True,
+                          env=child_env, timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("Cart ")
+
+
 @pytest.mark.parametrize("args", [["events"], ["export"]])
 def test_ctrl_c_in_the_middle_of_a_listing_is_not_a_success(demo_db, child_env, args):
     """Only `events --follow` ends with Ctrl-C as planned: a list cut short exits 130,
