@@ -605,6 +605,8 @@ def catalog(app: App, as_json: bool) -> None:
 # -- the full-screen app ---------------------------------------------------------------------
 
 def _run_full_screen(app: App) -> None:
+    if (problem := _terminal_problem()) is not None:
+        raise CliError(problem)
     app.refuse_a_missing_folder()  # the app opens the database itself, making any folder
     if app.uses_builtin_default:
         _seed_default_database(app)
@@ -618,6 +620,18 @@ def _run_full_screen(app: App) -> None:
     app.close()  # the app opens the database itself
     if run_app(path):  # an unexpected error ended the app, which showed where
         raise SystemExit(BUG)
+
+
+def _terminal_problem() -> str | None:
+    """Why the full-screen app cannot run here, if it cannot: it draws on a terminal
+    and reads its keys (without one it would fill a file with escape codes, and on
+    TERM=dumb it redraws for ever at two sizes)."""
+    if os.environ.get("TERM") == "dumb":
+        return ("the full-screen app cannot draw on a dumb terminal (TERM=dumb): set TERM, "
+                "e.g. TERM=xterm-256color, or use a command (cartui --help)")
+    if not all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stdout)):
+        return "the full-screen app needs a terminal: run it in one, or use a command (cartui --help)"
+    return None
 
 
 def _seed_default_database(app: App) -> None:

@@ -242,6 +242,7 @@ def test_a_db_in_a_folder_that_does_not_exist_is_refused_and_nothing_is_made(
 
     opened = []
     monkeypatch.setattr(cartui.tui.app, "run_app", opened.append)
+    monkeypatch.setattr(cli, "_terminal_problem", lambda: None)  # as in a terminal
     (tmp_path / "events.jsonl").write_text("")
     missing = tmp_path / "misspelt"
     places = {"DB": missing / "cartui.db", "FILE": tmp_path / "events.jsonl"}
@@ -249,6 +250,21 @@ def test_a_db_in_a_folder_that_does_not_exist_is_refused_and_nothing_is_made(
     assert result.status == 2
     assert result.error_lines == [f"error: no folder {missing} for the database (create it first)"]
     assert not missing.exists() and opened == []
+
+
+@pytest.mark.parametrize("term, why", [
+    ("xterm-256color", "error: the full-screen app needs a terminal: run it in one, or use a "
+                       "command (cartui --help)"),
+    ("dumb", "error: the full-screen app cannot draw on a dumb terminal (TERM=dumb): set TERM, "
+             "e.g. TERM=xterm-256color, or use a command (cartui --help)"),
+])
+def test_the_app_without_a_terminal_it_can_draw_on_says_so_and_makes_nothing(
+        child_env, tmp_path, term, why):
+    db = tmp_path / "app.db"
+    done = subprocess.run([sys.executable, "-m", "cartui", "--db", str(db)], capture_output=True,
+                          text=True, env={**child_env, "TERM": term}, timeout=60)
+    assert (done.returncode, done.stderr) == (2, why + "\n")
+    assert done.stdout == "" and not db.exists()
 
 
 def test_the_default_database_and_cartui_db_get_their_folder_made(run_cli, tmp_path):
@@ -283,6 +299,7 @@ def test_the_app_seeds_only_the_builtin_default_database(run_cli, monkeypatch, t
 
     opened = []
     monkeypatch.setattr(cartui.tui.app, "run_app", opened.append)
+    monkeypatch.setattr(cli, "_terminal_problem", lambda: None)  # as in a terminal
     default = builtin_default_db_path()
     assert not default.exists()
 
@@ -457,6 +474,7 @@ def test_an_app_that_finds_the_database_unreadable_exits_2_with_one_line(run_cli
     def run_into_a_bad_page(app):
         app.database_error = sqlite3.DatabaseError("database disk image is malformed")
     monkeypatch.setattr(CartuiApp, "run", run_into_a_bad_page)
+    monkeypatch.setattr(cli, "_terminal_problem", lambda: None)  # as in a terminal
     result = run_cli("--db", shop)
     assert result.status == 2
     assert result.error_lines == ["error: cannot read the database: database disk image is malformed"]
