@@ -362,6 +362,7 @@ def events(app: App, cart_id: str | None, from_position: int, limit: int | None,
                 return
             while store.data_version() == seen_version:  # nothing committed by anyone else
                 time.sleep(FOLLOW_POLL_SECONDS)
+                store.check_still_the_file()
             seen_version = store.data_version()
     except KeyboardInterrupt:
         if not follow:

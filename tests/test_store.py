@@ -610,6 +610,30 @@ def test_what_is_not_a_file_is_refused_and_nothing_made_beside_it(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["fifo.db"]  # no journal beside it
 
 
+def test_a_file_deleted_or_replaced_under_an_open_store_is_noticed(db, tmp_path):
+    with EventStore(db) as store:
+        store.check_still_the_file()  # the same file: nothing to say
+        other = tmp_path / "other.db"
+        EventStore(other).close()
+        os.replace(other, db)
+        with pytest.raises(StoreError, match="was deleted or replaced by another program"):
+            store.check_still_the_file()
+        os.remove(db)
+        with pytest.raises(StoreError, match="was deleted or replaced"):
+            store.check_still_the_file()
+
+
+def test_a_new_database_is_not_made_beside_the_wal_of_a_deleted_one(db):
+    """SQLite would take the WAL for the new file's own: writes into it are lost."""
+    with EventStore(db) as store:
+        CartService(store, CATALOG).create_cart("cart-1", None)
+        os.remove(db)  # its -wal and -shm stay, open
+        with pytest.raises(StoreError, match=f"cannot make {db}: {db}-wal and {db}-shm of a "
+                                             "deleted database are still there"):
+            EventStore(db)
+    assert not os.path.exists(db)
+
+
 def test_a_file_in_a_rollback_journal_with_a_writer_opens_and_reads(db):
     """An import into an empty log holds the file with a rollback journal: a reader that
     comes meanwhile cannot turn it back to WAL, and reads as it is (or waits for it)."""

@@ -165,10 +165,8 @@ class EventStore:
         self.clock = clock
         # The time an append records, as stored: the fast form of the system clock's.
         self._now = utc_now_text if clock is utc_now else lambda: format_timestamp(clock())
-        if self.path != ":memory:" and os.path.exists(self.path) and not os.path.isfile(self.path):
-            # A device or a FIFO: SQLite would fail, but not before making a journal
-            # beside it (/dev/null-journal).
-            raise StoreError(f"cannot open {self.path}: it is not a file")
+        if self.path != ":memory:":
+            self._refuse_what_sqlite_would_mistake(self.path)
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -181,6 +179,7 @@ class EventStore:
             self._create_schema()  # first: it refuses a file that is not ours, untouched
             if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 self._turn_to_wal()
+            self._identity = self._file_identity()
         except sqlite3.OperationalError as exc:
             if is_lock_wait(exc):
                 # A bulk import into an empty log holds the whole file for its length.
@@ -194,6 +193,37 @@ class EventStore:
                 f"cannot open {self.path}: {exc.filename} is not a directory") from None
         except OSError as exc:
             raise StoreError(f"cannot open {self.path}: {exc.strerror or exc}") from None
+
+    @staticmethod
+    def _refuse_what_sqlite_would_mistake(path: str) -> None:
+        if os.path.exists(path) and not os.path.isfile(path):
+            # A device or a FIFO: SQLite would fail, but not before making a journal
+            # beside it (/dev/null-journal).
+            raise StoreError(f"cannot open {path}: it is not a file")
+        if not os.path.lexists(path):
+            # SQLite would take them for the new database's own, and a WAL that a
+            # program still has open (the file deleted under it) would swallow writes.
+            left = [f"{path}{s}" for s in ("-wal", "-shm", "-journal") if os.path.exists(f"{path}{s}")]
+            if left:
+                raise StoreError(
+                    f"cannot make {path}: {' and '.join(left)} of a deleted database "
+                    "are still there (another program may have it open); remove them first")
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        if self.path == ":memory:":
+            return None
+        try:
+            status = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return status.st_dev, status.st_ino
+
+    def check_still_the_file(self) -> None:
+        """StoreError if the file at the path is no longer the one opened (deleted, or
+        replaced by another): what is written now would be lost. One stat call."""
+        if self._file_identity() != self._identity:
+            raise StoreError(f"{self.path} was deleted or replaced by another program while "
+                             "cartui had it open: open it again")
 
     def _turn_to_wal(self) -> None:
         try:

@@ -267,7 +267,9 @@ class CartuiApp(App):
         self.event_log.focus()
 
     def poll_for_new_events(self) -> None:
-        """Another process may have appended: PRAGMA data_version says so in microseconds."""
+        """Another process may have appended: PRAGMA data_version says so in microseconds.
+        A file deleted or replaced meanwhile ends the app, as an unreadable one does."""
+        self.store.check_still_the_file()
         version = self.store.data_version()
         if version != self._data_version:
             self._data_version = version

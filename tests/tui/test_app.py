@@ -482,6 +482,21 @@ async def test_a_database_found_unreadable_ends_the_app_quietly_for_the_cli_to_s
     assert demo_app._exit_renderables == []  # no traceback printed on the way out
 
 
+async def test_a_database_deleted_under_the_app_ends_it_for_the_cli_to_say(cartui_app, tmp_path):
+    """An edit after that would go into a file no path leads to: lost."""
+    db = tmp_path / "gone.db"
+    app = cartui_app(db, poll_interval=0.05)
+    try:
+        async with app.run_test(size=(120, 35)) as pilot:
+            await settle(pilot)
+            db.unlink()
+            await until(pilot, lambda: not app.is_running, what="the poll to notice")
+    finally:
+        app.store.close()
+    assert str(app.database_error) == (f"{db} was deleted or replaced by another program while "
+                                       "cartui had it open: open it again")
+
+
 # -- what-if ---------------------------------------------------------------------------------
 
 
