@@ -37,7 +37,7 @@ from .money import money
 from .service import CartService
 from .store import (
     ConcurrencyError, EventStore, NotUtf8Text, StoreError, UndecodableEvent, is_lock_wait,
-    is_unreadable_database, parse_timestamp, remove_database,
+    is_read_only, is_unreadable_database, parse_timestamp, remove_database,
 )
 
 OK, REFUSED, INVALID, CONFLICT = 0, 1, 2, 3  # exit statuses (DESIGN.md)
@@ -476,7 +476,8 @@ def projections(app: App, at_position: int | None, at_time: str | None, as_json:
 
     history = History(app.store, app.service)
     at_position = _resolve_at(history, at_position, at_time)
-    history.catch_up(_catch_up_progress("catching up the projections"))
+    # Read-only: the checkpoints stay behind, and the fold from them reaches the head.
+    history.catch_up_unless_read_only(_catch_up_progress("catching up the projections"))
     try:
         figures = history.projections_at(at_position)
     except PositionOutOfRange as exc:
@@ -761,6 +762,8 @@ def exit_status(exc: BaseException) -> tuple[int, str]:
             return CONFLICT, str(exc)
         case sqlite3.OperationalError() if is_lock_wait(exc):
             return CONFLICT, f"the database stayed locked: {exc}"
+        case sqlite3.OperationalError() if is_read_only(exc):
+            return INVALID, f"the database is read-only, and this command writes to it: {exc}"
         case sqlite3.DatabaseError() if is_unreadable_database(exc):
             return INVALID, f"cannot read the database: {exc}"
         case click.ClickException():

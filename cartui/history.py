@@ -11,6 +11,7 @@ connection of their own (for a file database), so a worker thread may run
 them while the app keeps asking.
 """
 
+import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -22,7 +23,8 @@ from .projections.reader import ProjectionReader, cutoff
 from .projections.summaries import cart_summaries
 from .service import CartService, CartSummary, LoadedCart, skip_undecodable
 from .store import (
-    EventStore, OutOfRangeInUtc, RecordedEvent, UndecodableEvent, decode_event, normalize_timestamp,
+    EventStore, OutOfRangeInUtc, RecordedEvent, UndecodableEvent, decode_event, is_read_only,
+    normalize_timestamp,
 )
 
 
@@ -303,11 +305,32 @@ class History:
         with self._own_connection() as store:
             return Projector(store).rebuild(progress)
 
+    def catch_up_unless_read_only(self, progress: Progress | None = None) -> bool:
+        """`catch_up`, or False when the database is read-only to this process: the
+        stored projections stay behind, and what reads them must fold the rest."""
+        try:
+            self.catch_up(progress)
+        except sqlite3.OperationalError as exc:
+            if not is_read_only(exc):
+                raise
+            return False
+        return True
+
     def cart_summaries(self, progress: Progress | None = None) -> list[CartSummary]:
         """Every cart as of the head, oldest first, from the cart summaries read model:
-        the projections are caught up first (`catch_up`, progress included)."""
-        self.catch_up(progress)
-        return cart_summaries(self.reader.readmodels)
+        the projections are caught up first (`catch_up`, progress included). In a
+        read-only database every cart is loaded instead (slower, the same list)."""
+        if self.catch_up_unless_read_only(progress):
+            return cart_summaries(self.reader.readmodels)
+        summaries = []
+        for stream in self.store.streams():
+            state = self.service.load(stream.stream_id).state
+            if state.exists:
+                summaries.append(CartSummary(
+                    stream.stream_id, state.customer, state.status, stream.version,
+                    state.total_cents, state.item_count, stream.last_position,
+                    stream.last_recorded_at))
+        return summaries
 
     @contextmanager
     def _own_connection(self):

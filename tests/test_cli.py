@@ -480,6 +480,39 @@ def test_an_app_that_finds_the_database_unreadable_exits_2_with_one_line(run_cli
     assert result.error_lines == ["error: cannot read the database: database disk image is malformed"]
 
 
+def test_carts_and_projections_of_a_read_only_database_fold_what_they_cannot_store(
+        run_cli, shop, monkeypatch):
+    from cartui.projections.projector import Projector
+
+    assert run_cli("carts", "--db", shop).status == 0  # the projections stored up to here
+    service = open_service(shop)
+    service.create_cart("cart-new", customer="Grace")
+    service.add_item("cart-new", "TEA-EGR-100", 2)
+    service.add_item("cart-open", "TEA-EGR-100", 1)
+    service.store.close()
+    read_only = sqlite_error(sqlite3.OperationalError, "attempt to write a readonly database",
+                             "SQLITE_READONLY")
+
+    def refused(self, progress=None):
+        raise read_only
+    with monkeypatch.context() as patched:
+        patched.setattr(Projector, "catch_up", refused)
+        as_read_only = [run_cli(*args, "--db", shop) for args in
+                        (["carts"], ["carts", "--json"], ["projections", "--json"])]
+    assert [r.status for r in as_read_only] == [0, 0, 0], as_read_only
+    caught_up = [run_cli(*args, "--db", shop) for args in
+                 (["carts"], ["carts", "--json"], ["projections", "--json"])]
+    assert [r.stdout for r in as_read_only] == [r.stdout for r in caught_up]
+    assert "cart-new" in caught_up[0].stdout
+
+    with monkeypatch.context() as patched:  # rebuild has nothing to fall back on
+        patched.setattr(Projector, "rebuild", refused)
+        rebuilt = run_cli("rebuild", "--db", shop)
+    assert (rebuilt.status, rebuilt.error_lines) == (2, [
+        "error: the database is read-only, and this command writes to it: attempt to write a "
+        "readonly database"])
+
+
 def sqlite_error(kind, message: str, name: str):
     """An error as the sqlite3 module raises it, with SQLite's error name."""
     error = kind(message)

@@ -70,6 +70,12 @@ def is_lock_wait(error: BaseException) -> bool:
         error, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
 
+def is_read_only(error: BaseException) -> bool:
+    """Whether SQLite refused a write because the file (or its folder) is read-only to us."""
+    return isinstance(error, sqlite3.OperationalError) and getattr(
+        error, "sqlite_errorname", "").startswith("SQLITE_READONLY")
+
+
 def is_unreadable_database(error: BaseException) -> bool:
     """Whether an error says the database cannot be read: StoreError from the store,
     or SQLite's own from a read (a page scribbled over, a disk I/O error). Its

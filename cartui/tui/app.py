@@ -32,8 +32,8 @@ from ..history import History
 from ..importer import ExportRefused, ImportFileError, export_file, import_file
 from ..service import CartService, CommandResult
 from ..store import (
-    ConcurrencyError, EventStore, StoreBusy, StoreError, is_unreadable_database, parse_timestamp,
-    utc_now,
+    ConcurrencyError, EventStore, StoreBusy, StoreError, is_read_only, is_unreadable_database,
+    parse_timestamp, utc_now,
 )
 from .cursor import AT_THE_EMPTY_WORLD, BIG_STEP, HistoryCursor
 from .palette import CartuiCommands
@@ -827,7 +827,9 @@ class CartuiApp(App):
         try:
             folded = (self.history.rebuild if rebuild else self.history.catch_up)(progress)
         except Exception as exc:  # the app goes on with the plain fold; say what happened
-            self.post_message(ProjectionsPane.Finished(0, f"{type(exc).__name__}: {exc}"))
+            why = ("the database is read-only to cartui" if is_read_only(exc)
+                   else f"{type(exc).__name__}: {exc}")
+            self.post_message(ProjectionsPane.Finished(0, why))
             return
         self.post_message(ProjectionsPane.Finished(folded))
 

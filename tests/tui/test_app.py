@@ -982,6 +982,30 @@ async def test_while_catching_up_far_behind_the_panes_wait_instead_of_freezing(d
         assert "Open 1" in text_of(demo_app, "#projection-figures")
 
 
+async def test_a_read_only_database_lists_its_carts_and_says_why_it_cannot_rebuild(
+        demo_app, monkeypatch):
+    from cartui.projections.projector import Projector
+
+    def read_only(self, progress=None):
+        error = sqlite3.OperationalError("attempt to write a readonly database")
+        error.sqlite_errorname = "SQLITE_READONLY"
+        raise error
+    monkeypatch.setattr(Projector, "catch_up", read_only)
+    monkeypatch.setattr(Projector, "rebuild", read_only)
+    async with demo_app.run_test(size=(120, 35), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("c")  # the cart list needs the projections caught up: it loads instead
+        await until(pilot, lambda: type(demo_app.screen).__name__ == "CartPickerScreen",
+                    what="the cart picker")
+        await pilot.press("escape")
+        palette_command(demo_app, "Rebuild projections")()
+        await demo_app.workers.wait_for_complete()
+        await settle(pilot)
+        assert demo_app.is_running
+        assert ("The projections could not be brought up to date: the database is read-only "
+                "to cartui" in notices(demo_app))
+
+
 async def test_rebuild_from_the_palette_list(demo_app):
     async with demo_app.run_test(size=(120, 35)) as pilot:
         await settle(pilot)
