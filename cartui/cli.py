@@ -190,7 +190,7 @@ def new(app: App, cart_id: str | None, customer: str | None) -> None:
     """Create a cart and print its id."""
     app.open_store()
     result = app.service.create_cart(cart_id, customer)
-    click.echo(result.state.cart_id)
+    _echo_saved(result.state.cart_id)
 
 
 @command()
@@ -201,8 +201,8 @@ def add(app: App, cart: str, sku: str, quantity: int) -> None:
     """Add a product to a cart (again: the line's quantity goes up)."""
     state = app.service.add_item(cart, sku, quantity).state
     line = state.lines[sku]
-    click.echo(f"added {quantity} x {literal(line.name)} to {cart}: {line.quantity} in the cart, "
-               f"total {money(state.total_cents)}")
+    _echo_saved(f"added {quantity} x {literal(line.name)} to {cart}: {line.quantity} in the cart, "
+                f"total {money(state.total_cents)}")
 
 
 @command("set-qty")
@@ -214,7 +214,8 @@ def set_qty(app: App, cart: str, sku: str, quantity: int) -> None:
     result = app.service.change_quantity(cart, sku, quantity)
     line = result.state.lines[sku]
     verb = "set" if result.events else "already"
-    click.echo(f"{verb} {quantity} x {literal(line.name)} in {cart}: total {money(result.state.total_cents)}")
+    _echo_saved(f"{verb} {quantity} x {literal(line.name)} in {cart}: "
+                f"total {money(result.state.total_cents)}")
 
 
 @command()
@@ -223,7 +224,7 @@ def set_qty(app: App, cart: str, sku: str, quantity: int) -> None:
 def remove(app: App, cart: str, sku: str) -> None:
     """Remove a line from a cart."""
     state = app.service.remove_item(cart, sku).state
-    click.echo(f"removed {sku} from {cart}: total {money(state.total_cents)}")
+    _echo_saved(f"removed {sku} from {cart}: total {money(state.total_cents)}")
 
 
 @command()
@@ -231,7 +232,8 @@ def remove(app: App, cart: str, sku: str) -> None:
 def checkout(app: App, cart: str) -> None:
     """Check a cart out: it accepts nothing more."""
     state = app.service.check_out(cart).state
-    click.echo(f"checked out {cart}: {state.item_count} items, total {money(state.total_cents)}")
+    items = "item" if state.item_count == 1 else "items"
+    _echo_saved(f"checked out {cart}: {state.item_count} {items}, total {money(state.total_cents)}")
 
 
 @command()
@@ -412,7 +414,7 @@ def import_(app: App, file: Path) -> None:
             app.close()
             remove_database(app.db_path)
         raise
-    click.echo(result.summary(file))
+    _echo_saved(result.summary(file))
 
 
 @command()
@@ -586,7 +588,7 @@ def demo(app: App, seed: int | None, cart_count: int | None) -> None:
         count = write_demo(store, app.catalog, seed=DEFAULT_SEED if seed is None else seed,
                            carts=DEFAULT_CARTS if cart_count is None else cart_count,
                            progress=progress)
-    click.echo(f"wrote {count:,} demo events into {app.db_path}")
+    _echo_saved(f"wrote {count:,} demo events into {app.db_path}")
 
 
 @command()
@@ -672,6 +674,20 @@ def _cells(text: str) -> int:
         return len(text)
     from rich.cells import cell_len  # only then: it costs start-up time
     return cell_len(text)
+
+
+def _echo_saved(text: str) -> None:
+    """The line of a command whose change is already stored. Output that cannot be
+    written (a full disk) does not make it an error: the change stands, the status
+    says success, and stderr says what could not be printed."""
+    try:
+        click.echo(text)
+    except OSError as exc:
+        if exc.errno not in _NO_ROOM_ERRNOS:
+            raise
+        _silence_stdout()  # what is still buffered would fail again at exit
+        click.echo(f"warning: done, but the output could not be written ({exc.strerror}): "
+                   f"{text}", err=True)
 
 
 def _echo_json(document) -> None:

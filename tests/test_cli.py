@@ -724,6 +724,20 @@ def test_ctrl_c_in_the_middle_of_a_listing_is_not_a_success(demo_db, child_env, 
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+def test_a_change_made_whose_output_cannot_be_written_is_a_success_that_says_so(
+        shop, child_env):
+    """The event is stored: an error status would have a script retry a done command."""
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run([sys.executable, "-m", "cartui", "add", "cart-open", "TEA-EGR-100",
+                               "--db", str(shop)], stdout=full, stderr=subprocess.PIPE,
+                              text=True, env=child_env, timeout=60)
+    assert (done.returncode, done.stderr) == (0, (
+        "warning: done, but the output could not be written (No space left on device): "
+        "added 1 x Earl Grey Tea, 100 bags to cart-open: 1 in the cart, total 71.60\n"))
+    assert open_service(shop).load("cart-open").state.lines["TEA-EGR-100"].quantity == 1
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
 @pytest.mark.parametrize("args", [["carts"], ["catalog"], ["projections", "--json"], ["events"],
                                   ["events", "--follow"], ["export"], ["verify"]])
 def test_an_output_on_a_full_disk_is_one_error_line_and_status_2(demo_db, child_env, args):
