@@ -268,7 +268,7 @@ def show(app: App, cart: str, at_position: int | None, at_time: str | None, as_j
     recorded_at = app.store.recorded_at(loaded.as_of_position)
     click.echo(f"Cart {cart} · {literal(state.customer or 'anonymous')} · "
                f"{state.status.replace('_', ' ')} · version {state.version}")
-    click.echo(f"As of position {loaded.as_of_position}"
+    click.echo(f"As of position {loaded.as_of_position:,}"
                + (f" ({literal(recorded_at)})" if recorded_at else ""))
     click.echo()
     if not state.lines:
@@ -388,7 +388,7 @@ def export(app: App, file: Path | None) -> None:
         count = export_file(store, file)
     except ExportRefused as exc:
         raise CliError(str(exc)) from None
-    click.echo(f"exported {count:,} events to {file}", err=True)
+    click.echo(f"exported {_many(count, 'event')} to {file}", err=True)
 
 
 @command("import")
@@ -457,8 +457,9 @@ def verify(app: App) -> None:
                    f"{literal(row.version)}, {literal(row.type)} v{literal(row.schema_version)}): "
                    f"{literal(reason)}")
     if bad:
-        raise CliError(f"{bad:,} of {count:,} events cannot be decoded", REFUSED)
-    click.echo(f"all {count:,} events decode" if count else "the log is empty")
+        raise CliError(f"{bad:,} of {_many(count, 'event')} cannot be decoded", REFUSED)
+    click.echo({0: "the log is empty", 1: "its 1 event decodes"}.get(
+        count, f"all {count:,} events decode"))
 
 
 # -- the read side ---------------------------------------------------------------------------
@@ -487,8 +488,11 @@ def projections(app: App, at_position: int | None, at_time: str | None, as_json:
     if figures.undecodable:
         shown = ", ".join(str(p) for p in figures.undecodable[:10])
         more = "..." if len(figures.undecodable) > 10 else ""
-        click.echo(f"warning: {len(figures.undecodable):,} events cannot be decoded and were "
-                   f"skipped (positions {shown}{more}; `cartui verify` lists them)", err=True)
+        some = _many(len(figures.undecodable), "event")
+        were, positions = (("was", "position") if len(figures.undecodable) == 1
+                           else ("were", "positions"))
+        click.echo(f"warning: {some} cannot be decoded and {were} skipped ({positions} "
+                   f"{shown}{more}; `cartui verify` lists them)", err=True)
     if as_json:
         _echo_json(figures.to_json())
         return
@@ -498,7 +502,7 @@ def projections(app: App, at_position: int | None, at_time: str | None, as_json:
     click.echo()
     click.echo(f"Carts    {figures.carts_open:,} open ({figures.carts_abandoned:,} abandoned: "
                f"quiet for over 60 minutes) · {figures.carts_checked_out:,} checked out")
-    click.echo(f"Revenue  {figures.orders:,} orders · {money(figures.revenue_cents)} · "
+    click.echo(f"Revenue  {_many(figures.orders, 'order')} · {money(figures.revenue_cents)} · "
                f"average order {money(figures.average_order_cents)}")
     if figures.products:
         click.echo()
@@ -510,7 +514,7 @@ def projections(app: App, at_position: int | None, at_time: str | None, as_json:
     if figures.activity:
         click.echo()
         first, last = figures.activity[0][0], figures.activity[-1][0]
-        click.echo(f"Activity {len(figures.activity):,} hours with events, {first} .. {last}; "
+        click.echo(f"Activity {_many(len(figures.activity), 'hour')} with events, {first} .. {last}; "
                    "the latest (--json lists them all):")
         rows = [("Hour", "Events")] + [(hour, f"{n:,}") for hour, n in figures.activity[-12:]]
         for line in table(rows, right={1}):
@@ -528,7 +532,7 @@ def rebuild(app: App) -> None:
     count = history.rebuild(_catch_up_progress("rebuilding", delay=0))
     seconds = time.perf_counter() - started
     click.echo(f"rebuilt {len(PROJECTION_NAMES)} projections ({', '.join(PROJECTION_NAMES)}) "
-               f"from {count:,} events in {seconds:.2f} s")
+               f"from {_many(count, 'event')} in {seconds:.2f} s")
 
 
 @command()
@@ -674,6 +678,11 @@ def _cells(text: str) -> int:
         return len(text)
     from rich.cells import cell_len  # only then: it costs start-up time
     return cell_len(text)
+
+
+def _many(n: int, noun: str) -> str:
+    """'1 event', '2,535 events'."""
+    return f"1 {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def _echo_saved(text: str) -> None:

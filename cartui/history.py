@@ -120,7 +120,7 @@ class History:
     def check_position(self, position: int) -> int:
         head = self.head()
         if not 0 <= position <= head:
-            raise PositionOutOfRange(f"position {position} is outside the log (0..{head})")
+            raise PositionOutOfRange(f"position {position:,} is outside the log (0..{head:,})")
         return position
 
     def position_at_time(self, moment: str) -> int:

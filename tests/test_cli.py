@@ -333,6 +333,20 @@ def test_demo_writes_the_history_once(run_cli, tmp_db):
 
 # -- exit statuses, and nothing appended on any error ----------------------------------------
 
+def test_one_of_a_thing_is_said_in_the_singular(run_cli, tmp_db, tmp_path):
+    assert run_cli("new", "--cart", "solo", "--db", tmp_db).status == 0
+    assert run_cli("verify", "--db", tmp_db).stdout == "its 1 event decodes\n"
+    assert run_cli("rebuild", "--db", tmp_db).stdout.startswith(
+        "rebuilt 5 projections (carts, revenue, products, activity, summaries) from 1 event in ")
+    assert run_cli("export", tmp_path / "one.jsonl", "--db", tmp_db).stderr == (
+        f"exported 1 event to {tmp_path / 'one.jsonl'}\n")
+    run_cli("add", "solo", "TEA-EGR-100", "--db", tmp_db)
+    assert run_cli("checkout", "solo", "--db", tmp_db).stdout == (
+        "checked out solo: 1 item, total 6.90\n")
+    shown = run_cli("projections", "--db", tmp_db).stdout
+    assert "Revenue  1 order · 6.90" in shown and "Activity 1 hour with events" in shown
+
+
 def test_text_tables_line_up_wide_characters_by_the_columns_they_take():
     lines = cli.table([("Cart", "Total"), ("購物車-1", "24.90"), ("cart-2", "0.00")], right={1})
     assert lines == ["Cart      Total",

@@ -66,7 +66,7 @@ def test_the_commands_report_text_that_is_not_utf8_and_go_on(run_cli, shop):
         result = run_cli(*command, "--db", shop)
         assert result.status == 0, (command, result.stderr)
     projections = run_cli("projections", "--json", "--db", shop)
-    assert f"1 events cannot be decoded and were skipped (positions {data};" in projections.stderr
+    assert f"1 event cannot be decoded and was skipped (position {data};" in projections.stderr
     shown = run_cli("show", "cart-x", "--db", shop)  # its one event does not decode
     assert shown.stderr.splitlines() == [
         f"warning: skipped position {data}: CartCreated data is not UTF-8 text",
@@ -146,7 +146,7 @@ def test_a_version_that_is_no_whole_number_is_reported(run_cli, shop, version):
         result = run_cli(*command, "--db", shop)
         assert result.status == 0, (command, result.stderr)
     projections = run_cli("projections", "--json", "--db", shop)
-    assert "1 events cannot be decoded and were skipped (positions 5;" in projections.stderr
+    assert "1 event cannot be decoded and was skipped (position 5;" in projections.stderr
     assert orjson.loads(projections.stdout)["carts"]["open"] == 2  # cart-v never began
     shown = run_cli("show", "cart-v", "--db", shop)
     assert shown.status == 2 and shown.stderr.splitlines()[0] == f"warning: skipped position 5: {reason}"
