@@ -374,4 +374,6 @@ def _figures(p: Projections) -> dict[str, int]:
         figures[f"{product.sku} added"] = product.added_quantity
         figures[f"{product.sku} removed"] = product.removed_count
         figures[f"{product.sku} purchased"] = product.purchased_quantity
+    for hour, events in p.activity:  # every event with a time counts in its hour
+        figures[f"activity {hour[:10]} {hour[11:16]}"] = events
     return {k: v for k, v in figures.items() if v}

@@ -158,14 +158,16 @@ def test_the_change_an_event_made_to_its_cart_and_to_the_projections(world):
     assert change.event.type == "ItemQuantityChanged" and change.problem is None
     assert [(c.sku, c.quantity_before, c.quantity_after) for c in change.lines] == [(SKU_A, 2, 5)]
     assert (change.total_before, change.total_after) == (2 * PRICE_A + PRICE_B, 5 * PRICE_A + PRICE_B)
-    assert change.projection_deltas() == {}  # a quantity change moves no figure by itself
+    hour = change.event.recorded_at[:10] + " " + change.event.recorded_at[11:13] + ":00"
+    # A quantity change moves no figure by itself, but every event counts in its hour.
+    assert change.projection_deltas() == {f"activity {hour}": (3, 4)}
 
     checkout = world.history.change_at(5)
     assert checkout.cart_before.status == "open" and checkout.cart_after.status == "checked_out"
     assert checkout.projection_deltas() == {
         "carts open": (1, 0), "carts checked out": (0, 1), "orders": (0, 1),
         "revenue (cents)": (0, 5 * PRICE_A + PRICE_B), f"{SKU_A} purchased": (0, 5),
-        f"{SKU_B} purchased": (0, 1)}
+        f"{SKU_B} purchased": (0, 1), f"activity {hour}": (4, 5)}
     with pytest.raises(PositionOutOfRange):
         world.history.change_at(6)
 
