@@ -155,8 +155,10 @@ def export_file(store: EventStore, path: str | Path, progress: Progress | None =
         with os.fdopen(handle, "wb") as out:
             count = export_events(store, out, progress)
         os.replace(temporary, target)
-    except BaseException:
+    except BaseException as exc:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename == temporary:  # not a name to show
+            raise ExportRefused(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
     return count
 

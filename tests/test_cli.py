@@ -446,6 +446,21 @@ def test_export_writes_into_what_is_not_a_file_and_through_a_link(run_cli, shop,
     assert read == [real.read_bytes()] and read[0].count(b"\n") == len(log_of(shop).splitlines())
 
 
+def test_a_file_that_cannot_be_replaced_is_named_not_the_hidden_one_beside_it(
+        run_cli, shop, tmp_path, monkeypatch):
+    """An immutable file (chattr +i), say: the rename over it is refused."""
+    def refused(source, target):
+        raise PermissionError(1, "Operation not permitted", source, None, target)
+    monkeypatch.setattr(os, "replace", refused)
+    kept = tmp_path / "kept.jsonl"
+    kept.write_text("old\n")
+    result = run_cli("export", kept, "--db", shop)
+    assert (result.status, result.error_lines) == (
+        2, [f"error: cannot write {kept}: Operation not permitted"])
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # none left
+    assert kept.read_text() == "old\n"
+
+
 def test_export_into_a_full_device_is_an_error_and_leaves_the_device(run_cli, shop, tmp_path):
     full = tmp_path / "full"  # a /dev/full of the test's own: a regression must not replace the system's
     try:
