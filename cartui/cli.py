@@ -34,6 +34,7 @@ from .domain import validate_cart_id, validate_customer
 from .domain.errors import DomainError, InvalidInput, RuleViolation
 from .literal import literal
 from .money import money
+from .wording import many
 from .service import CartService
 from .store import (
     ConcurrencyError, EventStore, NotUtf8Text, StoreError, UndecodableEvent, is_lock_wait,
@@ -388,7 +389,7 @@ def export(app: App, file: Path | None) -> None:
         count = export_file(store, file)
     except ExportRefused as exc:
         raise CliError(str(exc)) from None
-    click.echo(f"exported {_many(count, 'event')} to {file}", err=True)
+    click.echo(f"exported {many(count, 'event')} to {file}", err=True)
 
 
 @command("import")
@@ -457,7 +458,7 @@ def verify(app: App) -> None:
                    f"{literal(row.version)}, {literal(row.type)} v{literal(row.schema_version)}): "
                    f"{literal(reason)}")
     if bad:
-        raise CliError(f"{bad:,} of {_many(count, 'event')} cannot be decoded", REFUSED)
+        raise CliError(f"{bad:,} of {many(count, 'event')} cannot be decoded", REFUSED)
     click.echo({0: "the log is empty", 1: "its 1 event decodes"}.get(
         count, f"all {count:,} events decode"))
 
@@ -488,7 +489,7 @@ def projections(app: App, at_position: int | None, at_time: str | None, as_json:
     if figures.undecodable:
         shown = ", ".join(str(p) for p in figures.undecodable[:10])
         more = "..." if len(figures.undecodable) > 10 else ""
-        some = _many(len(figures.undecodable), "event")
+        some = many(len(figures.undecodable), "event")
         were, positions = (("was", "position") if len(figures.undecodable) == 1
                            else ("were", "positions"))
         click.echo(f"warning: {some} cannot be decoded and {were} skipped ({positions} "
@@ -502,7 +503,7 @@ def projections(app: App, at_position: int | None, at_time: str | None, as_json:
     click.echo()
     click.echo(f"Carts    {figures.carts_open:,} open ({figures.carts_abandoned:,} abandoned: "
                f"quiet for over 60 minutes) · {figures.carts_checked_out:,} checked out")
-    click.echo(f"Revenue  {_many(figures.orders, 'order')} · {money(figures.revenue_cents)} · "
+    click.echo(f"Revenue  {many(figures.orders, 'order')} · {money(figures.revenue_cents)} · "
                f"average order {money(figures.average_order_cents)}")
     if figures.products:
         click.echo()
@@ -514,7 +515,7 @@ def projections(app: App, at_position: int | None, at_time: str | None, as_json:
     if figures.activity:
         click.echo()
         first, last = figures.activity[0][0], figures.activity[-1][0]
-        click.echo(f"Activity {_many(len(figures.activity), 'hour')} with events, {first} .. {last}; "
+        click.echo(f"Activity {many(len(figures.activity), 'hour')} with events, {first} .. {last}; "
                    "the latest (--json lists them all):")
         rows = [("Hour", "Events")] + [(hour, f"{n:,}") for hour, n in figures.activity[-12:]]
         for line in table(rows, right={1}):
@@ -532,7 +533,7 @@ def rebuild(app: App) -> None:
     count = history.rebuild(_catch_up_progress("rebuilding", delay=0))
     seconds = time.perf_counter() - started
     click.echo(f"rebuilt {len(PROJECTION_NAMES)} projections ({', '.join(PROJECTION_NAMES)}) "
-               f"from {_many(count, 'event')} in {seconds:.2f} s")
+               f"from {many(count, 'event')} in {seconds:.2f} s")
 
 
 @command()
@@ -678,11 +679,6 @@ def _cells(text: str) -> int:
         return len(text)
     from rich.cells import cell_len  # only then: it costs start-up time
     return cell_len(text)
-
-
-def _many(n: int, noun: str) -> str:
-    """'1 event', '2,535 events'."""
-    return f"1 {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def _echo_saved(text: str) -> None:

@@ -11,7 +11,6 @@ connection of their own (for a file database), so a worker thread may run
 them while the app keeps asking.
 """
 
-import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -310,7 +309,7 @@ class History:
         stored projections stay behind, and what reads them must fold the rest."""
         try:
             self.catch_up(progress)
-        except sqlite3.OperationalError as exc:
+        except Exception as exc:
             if not is_read_only(exc):
                 raise
             return False

@@ -46,6 +46,7 @@ from .domain.events import CURRENT_SCHEMA_VERSION, EVENT_TYPES
 from .gc_pause import cycle_collector_paused
 from .service import CartService
 from .store import ConcurrencyError, EventStore, UndecodableEvent, decode_event, normalize_timestamp
+from .wording import many
 
 BATCH_LINES = 4000
 # An exported line takes 270 bytes or more (a CartCreated with its uuids): the store
@@ -91,17 +92,13 @@ class ImportResult:
             skipped = f", skipped {self.skipped:,} already stored or repeated" if self.skipped else ""
             positions = (f"position {self.first_position:,}" if self.appended == 1 else
                          f"positions {self.first_position:,}..{self.last_position:,}")
-            return f"imported {_events(self.appended)} from {source} ({positions}){skipped}"
+            return f"imported {many(self.appended, 'event')} from {source} ({positions}){skipped}"
         if self.skipped == 1:
             return f"nothing to import from {source}: its one event is already stored"
         if self.skipped:
             return (f"nothing to import from {source}: its {self.skipped:,} events are "
                     "already stored or repeated")
         return f"nothing to import from {source}: it holds no events"
-
-
-def _events(n: int) -> str:
-    return "1 event" if n == 1 else f"{n:,} events"
 
 
 def export_events(store: EventStore, out: BinaryIO, progress: Progress | None = None) -> int:
