@@ -104,6 +104,25 @@ def test_only_skus_from_the_catalog_can_be_added(open_cart):
     assert "'NOPE'" in str(error)
 
 
+@pytest.mark.parametrize("command", [RemoveItem(cart_id="c1", sku="NOPE"),
+                                     ChangeQuantity(cart_id="c1", sku="NOPE", quantity=2)])
+def test_a_sku_in_neither_the_catalog_nor_the_cart_is_invalid_input(open_cart, command):
+    assert type(refused(command, open_cart)) is errors.UnknownSku  # exit 2, as for add
+    assert type(refused(command.model_copy(update={"sku": "MUG"}), open_cart)) \
+        is errors.SkuNotInCart  # a product of the catalog, not in this cart: exit 1
+
+
+def test_a_line_whose_product_left_the_catalog_can_still_change_or_go():
+    without_tea = Catalog([Product("MUG", "Stoneware Mug", 1299, "Kitchen")])
+    state = run(CreateCart(cart_id="c1"), AddItem(cart_id="c1", sku="TEA", quantity=1),
+                ChangeQuantity(cart_id="c1", sku="TEA", quantity=3))
+    changed = fold(state, decide(ChangeQuantity(cart_id="c1", sku="TEA", quantity=5), state,
+                                 without_tea))
+    assert changed.lines["TEA"].quantity == 5
+    assert "TEA" not in fold(state, decide(RemoveItem(cart_id="c1", sku="TEA"), state,
+                                           without_tea)).lines
+
+
 def test_a_line_never_exceeds_99_through_repeated_adds(open_cart):
     state = run(CreateCart(cart_id="c1"), AddItem(cart_id="c1", sku="TEA", quantity=60),
                 AddItem(cart_id="c1", sku="TEA", quantity=39))

@@ -150,12 +150,14 @@ def decide(command: Command, state: CartState, catalog: Mapping[str, Product]) -
         return [_item_added(sku, product.name, product.price_cents, quantity)]
     if kind is ChangeQuantity:
         sku, quantity = command.sku, validate_quantity(command.quantity)
+        _require_known(sku, state, catalog)
         _require_open(state.cart_id, state.status)
         _require_line(state.cart_id, sku, sku in state.lines)
         if state.lines[sku].quantity == quantity:
             return []  # nothing changes, so nothing happened
         return [_quantity_changed(sku, quantity)]
     if kind is RemoveItem:
+        _require_known(command.sku, state, catalog)
         _require_open(state.cart_id, state.status)
         _require_line(state.cart_id, command.sku, command.sku in state.lines)
         return [_item_removed(command.sku)]
@@ -339,6 +341,13 @@ def fold(state: CartState, events: Iterable) -> CartState:
 
 
 # -- the rules, each once, on plain values -------------------------------------------------
+
+def _require_known(sku: str, state: CartState, catalog: Mapping[str, Product]) -> None:
+    """A sku in neither the catalog nor the cart is a typing slip (invalid input); a
+    line of a product the catalog dropped since stays in the cart, to change or remove."""
+    if sku not in state.lines and sku not in catalog:
+        raise errors.UnknownSku(sku)
+
 
 def _require_new(cart_id: str, status: Status) -> None:
     if status != "new":
