@@ -336,6 +336,9 @@ class CartuiApp(App):
             # What to do first: a narrow screen cuts the end of the line.
             message = (f"WHAT-IF without event {skipped}{more} · x restores, end returns to LIVE"
                        f" · the store is untouched · {where}")
+        elif not cursor.live and self.main.has_class("-narrow"):
+            # The history bar just below says where, in short: the time keeps its room.
+            message = f"◀ PAST · read-only, end returns to LIVE · {when}"
         elif not cursor.live:
             message = f"◀ PAST · read-only, end returns to LIVE · {where} · {when}"
         else:
