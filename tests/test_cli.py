@@ -367,7 +367,8 @@ def test_text_tables_line_up_wide_characters_by_the_columns_they_take():
     (["set-qty", "cart-open", "COF-ESP-1KG", "100"], 2, "from 1 to 99"),
     (["add", "cart-open", "COF-ESP-1KG", "--qty", "two"], 2, "'two' is not a valid integer"),
     (["add", " cart-open", "COF-ESP-1KG"], 2, "cart id must be"),
-    (["new", "--cart", "x" * 65], 2, "cart id must be"),
+    (["new", "--cart", "x" * 65], 2, "cart id must be 1 to 64 printable characters, with no "
+     "space at either end, got 65 characters"),
     (["add", "cart-open"], 2, "Missing argument 'SKU'"),
     (["frobnicate"], 2, "No such command 'frobnicate'"),
     (["show", "cart-open", "--colour"], 2, "No such option '--colour'"),

@@ -38,9 +38,12 @@ class InvalidQuantity(InvalidInput):
 
 class InvalidCartId(InvalidInput):
     def __init__(self, cart_id: object) -> None:
+        # A long one is counted, not echoed: the message stays one short line.
+        got = (f"{len(cart_id)} characters" if isinstance(cart_id, str)
+               and len(cart_id) > MAX_CART_ID_LENGTH else repr(cart_id))
         super().__init__(
             f"cart id must be 1 to {MAX_CART_ID_LENGTH} printable characters, with no space "
-            f"at either end, got {cart_id!r}")
+            f"at either end, got {got}")
 
 
 class InvalidCustomer(InvalidInput):
