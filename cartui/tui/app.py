@@ -179,7 +179,7 @@ class MainScreen(Screen):
 
     def on_resize(self) -> None:
         # Crossing the 100-column breakpoint changes the layout and the History line's length.
-        self.call_after_refresh(self.app.refresh_view)
+        self.app.after_refresh(self.app.refresh_view)
 
 
 class CartuiApp(App):
@@ -262,7 +262,7 @@ class CartuiApp(App):
         self.refresh_view()
         # The History line's badges carry the theme's colours: draw them again in a new one.
         self.theme_changed_signal.subscribe(
-            self, lambda _: self.call_after_refresh(self.refresh_view))
+            self, lambda _: self.after_refresh(self.refresh_view))
         self.set_interval(self.poll_interval, self.poll_for_new_events)
         self.event_log.focus()
 
@@ -324,7 +324,16 @@ class CartuiApp(App):
         """Work the panes out once the keys already queued are handled (held keys coalesce)."""
         if not self._panes_pending:
             self._panes_pending = True
-            self.call_after_refresh(self._update_panes)
+            self.after_refresh(self._update_panes)
+
+    def after_refresh(self, callback: Callable, *args) -> None:
+        """`call_after_refresh`, safe over a dialog. Textual queues that callback on the
+        screen on top, and a dialog closed before its next paint drops it: the panes
+        then never updated again. Over a dialog, the app's own queue runs it."""
+        if self.screen is self.screen_stack[0]:
+            self.call_after_refresh(callback, *args)
+        else:
+            self.call_later(callback, *args)
 
     def _show_banner(self, recorded_at: str | None) -> None:
         cursor = self.cursor
@@ -812,7 +821,7 @@ class CartuiApp(App):
         self._show_projections_work(0, 0)
         self.refresh_view()
         # After the next paint: the worker's fold competes with the UI thread for the GIL.
-        self.call_after_refresh(self._catch_up_in_a_worker, rebuild)
+        self.after_refresh(self._catch_up_in_a_worker, rebuild)
 
     def _show_projections_work(self, done: int, total: int) -> None:
         started, rebuilding = self._projections_work

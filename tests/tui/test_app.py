@@ -482,6 +482,25 @@ async def test_a_database_found_unreadable_ends_the_app_quietly_for_the_cli_to_s
     assert demo_app._exit_renderables == []  # no traceback printed on the way out
 
 
+async def test_the_panes_follow_after_a_dialog_closes_with_their_update_pending(demo_app):
+    """Events from another process while a dialog is open schedule the panes' update;
+    Textual drops what was queued on a dialog closed before its next paint."""
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await settle(pilot)
+        dialog = demo_app.screen
+        dialog._invoke_later = lambda callback, sender: None  # closing: what it gets is lost
+        demo_app.move_cursor(1)  # as a new head would: the panes are due an update
+        await pilot.press("escape")
+        await settle(pilot)
+        assert demo_app.screen is demo_app.main and not demo_app._panes_pending
+        assert "Orders 0" in text_of(demo_app, "#projection-figures")  # as of position 1
+        await pilot.press("end")
+        await settle(pilot)
+        assert "Orders 0" not in text_of(demo_app, "#projection-figures")  # and it goes on
+
+
 async def test_a_database_deleted_under_the_app_ends_it_for_the_cli_to_say(cartui_app, tmp_path):
     """An edit after that would go into a file no path leads to: lost."""
     db = tmp_path / "gone.db"
