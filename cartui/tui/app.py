@@ -710,8 +710,13 @@ class CartuiApp(App):
         quantity = (current.quantity if current else 0) + delta
         # The domain refuses 0 as a quantity: what the user wants then is to remove the line.
         hints = {errors.InvalidQuantity: "del removes the line"} if delta < 0 else None
-        self.run_command(lambda: self.service.change_quantity(cart_id, sku, quantity), cart_id,
-                         hints)
+        result = self.run_command(lambda: self.service.change_quantity(cart_id, sku, quantity),
+                                  cart_id, hints)
+        if result is not None and not result.events:
+            # Read before another process (or app) set the line to the same quantity:
+            # the service found nothing left to do.
+            self.say(f"Another change got there first: {sku} is at {quantity} already.",
+                     severity="warning")
 
     def action_remove_line(self) -> None:
         if self._refuse_unless_present() or (cart_id := self._selected_cart_or_say()) is None:
