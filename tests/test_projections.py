@@ -28,7 +28,9 @@ from cartui.projections import Projections, Projector, ProjectionReader, fold_pr
 from cartui.projections.facts import fact_of, read_fact
 from cartui.resources import load_catalog
 from cartui.service import CartService
-from cartui.store import EventStore, UndecodableEvent, decode_event, format_timestamp
+from cartui.store import (
+    ConcurrencyError, EventStore, UndecodableEvent, decode_event, format_timestamp,
+)
 from cartui.store.readmodels import ReadModelStore
 
 CATALOG = load_catalog()
@@ -319,6 +321,21 @@ def test_readers_keep_the_old_projections_until_a_rebuild_swaps_the_new_ones_in(
         tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
         assert not {t for t in tables if t.endswith("_rebuild")}
         assert ProjectionReader(other).at(1100) == expected
+
+
+def test_a_rebuild_that_another_overtakes_stops_as_a_conflict_and_the_projections_are_right(
+        tmp_path):
+    path = tmp_path / "events.db"
+    with EventStore(path) as store, EventStore(path) as other:
+        append(store, synthetic_history(1200, CATALOG).rows)
+
+        def progress(done, total):
+            if 0 < done < total:  # mid-rebuild, another connection rebuilds from the start
+                Projector(other).rebuild()
+
+        with pytest.raises(ConcurrencyError, match="another rebuild ran at the same time"):
+            Projector(store, chunk_events=400).rebuild(progress)
+        assert ProjectionReader(store).at(1200) == plain_fold(store, 1200)
 
 
 def test_projections_of_an_older_format_are_built_again():

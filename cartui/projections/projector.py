@@ -18,7 +18,7 @@ from typing import Callable
 import orjson
 
 from ..gc_pause import cycle_collector_paused
-from ..store import EventStore
+from ..store import ConcurrencyError, EventStore
 from ..store.readmodels import ReadModelStore
 from .folds import PROJECTION_NAMES, Fold
 
@@ -70,7 +70,15 @@ class Projector:
         fresh = Projector(self.store, checkpoint_every=self.checkpoint_every,
                           chunk_events=self.chunk_events, tables_suffix=REBUILD_SUFFIX)
         fresh.readmodels.drop()  # whatever an interrupted rebuild left
-        folded = fresh.catch_up(progress)
+        try:
+            folded = fresh.catch_up(progress)
+        except Exception:
+            if fresh.readmodels.exists():
+                raise
+            # Another rebuild began meanwhile (it drops what it finds first) or swapped
+            # these tables in before this one was done: it rebuilds them all the same.
+            raise ConcurrencyError("another rebuild ran at the same time and rebuilds the "
+                                   "projections: this one stopped") from None
         fresh.readmodels.promote()
         return folded + self.catch_up()  # the events appended meanwhile
 

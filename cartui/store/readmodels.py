@@ -234,15 +234,19 @@ class ReadModelStore:
         with self.store.transaction():
             self._clear()
 
+    def exists(self) -> bool:
+        """Whether this set of tables is there (a rebuild's may be dropped or promoted
+        by another connection's)."""
+        return self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+            (self.tables["projection_positions"],)).fetchone() is not None
+
     def promote(self) -> bool:
         """Make this set of tables the one everybody reads, in one transaction
         (readers see the old set or the new one, never a mix). False when the
         set is gone: another connection promoted it first."""
         with self.store.transaction():
-            exists = self.conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                (self.tables["projection_positions"],)).fetchone()
-            if not exists:
+            if not self.exists():
                 return False
             for table, ours in self.tables.items():
                 self.conn.execute(f"DROP TABLE IF EXISTS {table}")

@@ -844,8 +844,12 @@ class CartuiApp(App):
         try:
             folded = (self.history.rebuild if rebuild else self.history.catch_up)(progress)
         except Exception as exc:  # the app goes on with the plain fold; say what happened
-            why = ("the database is read-only to cartui" if is_read_only(exc)
-                   else f"{type(exc).__name__}: {exc}")
+            if is_read_only(exc):
+                why = "the database is read-only to cartui"
+            elif isinstance(exc, ConcurrencyError):  # another rebuild, say: words for people
+                why = str(exc)
+            else:
+                why = f"{type(exc).__name__}: {exc}"
             self.post_message(ProjectionsPane.Finished(0, why))
             return
         self.post_message(ProjectionsPane.Finished(folded))
