@@ -13,8 +13,8 @@ from typing import Callable, NamedTuple
 import orjson
 
 from .domain import (
-    AddItem, CartState, Catalog, ChangeQuantity, CheckOut, Command, CreateCart, RemoveItem,
-    decide, evolve, initial_state, validate_cart_id,
+    AddItem, CartState, Catalog, ChangeQuantity, ChangeQuantityBy, CheckOut, Command, CreateCart,
+    RemoveItem, decide, evolve, initial_state, validate_cart_id,
 )
 from .domain.errors import RuleViolation
 from .domain.events import CURRENT_SCHEMA_VERSION
@@ -198,6 +198,9 @@ class CartService:
 
     def change_quantity(self, cart_id: str, sku: str, quantity: int) -> CommandResult:
         return self.execute(ChangeQuantity(cart_id=cart_id, sku=sku, quantity=quantity))
+
+    def change_quantity_by(self, cart_id: str, sku: str, delta: int) -> CommandResult:
+        return self.execute(ChangeQuantityBy(cart_id=cart_id, sku=sku, delta=delta))
 
     def remove_item(self, cart_id: str, sku: str) -> CommandResult:
         return self.execute(RemoveItem(cart_id=cart_id, sku=sku))

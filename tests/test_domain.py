@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from cartui.domain import (
-    AddItem, CartCheckedOut, CartCreated, CartState, CartTally, Catalog, ChangeQuantity, CheckOut,
+    AddItem, CartCheckedOut, CartCreated, CartState, CartTally, Catalog, ChangeQuantity,
+    ChangeQuantityBy, CheckOut,
     CreateCart, ItemAdded, ItemQuantityChanged, ItemRemoved, Product, RemoveItem, check, decide,
     errors, evolve, fold, initial_state, validate_quantity,
 )
@@ -121,6 +122,23 @@ def test_a_line_whose_product_left_the_catalog_can_still_change_or_go():
     assert changed.lines["TEA"].quantity == 5
     assert "TEA" not in fold(state, decide(RemoveItem(cart_id="c1", sku="TEA"), state,
                                            without_tea)).lines
+
+
+def test_a_change_by_a_delta_counts_from_the_cart_as_decided():
+    state = run(CreateCart(cart_id="c1"), AddItem(cart_id="c1", sku="TEA", quantity=2),
+                ChangeQuantityBy(cart_id="c1", sku="TEA", delta=3),
+                ChangeQuantityBy(cart_id="c1", sku="TEA", delta=-1))
+    assert state.lines["TEA"].quantity == 4
+    events = decide(ChangeQuantityBy(cart_id="c1", sku="TEA", delta=1), state, CATALOG)
+    assert [(type(e), e.quantity) for e in events] == [(ItemQuantityChanged, 5)]  # as set-qty 5
+    for delta, why in [(-4, errors.InvalidQuantity), (96, errors.InvalidQuantity)]:
+        assert type(refused(ChangeQuantityBy(cart_id="c1", sku="TEA", delta=delta), state)) is why
+    assert type(refused(ChangeQuantityBy(cart_id="c1", sku="MUG", delta=1), state)) \
+        is errors.SkuNotInCart
+    done = run(CreateCart(cart_id="c1"), AddItem(cart_id="c1", sku="TEA", quantity=99),
+               CheckOut(cart_id="c1"))
+    assert type(refused(ChangeQuantityBy(cart_id="c1", sku="TEA", delta=1), done)) \
+        is errors.CartCheckedOut  # closed: that is the reason, not 100
 
 
 def test_a_line_never_exceeds_99_through_repeated_adds(open_cart):

@@ -17,7 +17,9 @@ from typing import Iterable, Literal, Mapping, NamedTuple
 
 from . import errors
 from .catalog import Product
-from .commands import AddItem, ChangeQuantity, CheckOut, Command, CreateCart, RemoveItem
+from .commands import (
+    AddItem, ChangeQuantity, ChangeQuantityBy, CheckOut, Command, CreateCart, RemoveItem,
+)
 from .events import (
     MAX_CART_ID_LENGTH, MAX_CART_ITEMS, MAX_CART_TOTAL_CENTS, MAX_CUSTOMER_LENGTH,
     MAX_LINE_QUANTITY,
@@ -156,6 +158,14 @@ def decide(command: Command, state: CartState, catalog: Mapping[str, Product]) -
         if state.lines[sku].quantity == quantity:
             return []  # nothing changes, so nothing happened
         return [_quantity_changed(sku, quantity)]
+    if kind is ChangeQuantityBy:
+        sku = command.sku
+        _require_known(sku, state, catalog)
+        _require_open(state.cart_id, state.status)
+        _require_line(state.cart_id, sku, sku in state.lines)
+        if command.delta == 0:
+            return []
+        return [_quantity_changed(sku, validate_quantity(state.lines[sku].quantity + command.delta))]
     if kind is RemoveItem:
         _require_known(command.sku, state, catalog)
         _require_open(state.cart_id, state.status)

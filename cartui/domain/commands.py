@@ -40,6 +40,13 @@ class ChangeQuantity(_Command):
     quantity: Quantity
 
 
+class ChangeQuantityBy(_Command):
+    """A line's quantity up or down by `delta` from what the cart holds when it is
+    decided (the app's + and -): two people pressing + at once make two more."""
+    sku: str
+    delta: int
+
+
 class RemoveItem(_Command):
     sku: str
 
@@ -48,4 +55,4 @@ class CheckOut(_Command):
     pass
 
 
-Command = Union[CreateCart, AddItem, ChangeQuantity, RemoveItem, CheckOut]
+Command = Union[CreateCart, AddItem, ChangeQuantity, ChangeQuantityBy, RemoveItem, CheckOut]

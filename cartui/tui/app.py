@@ -704,19 +704,14 @@ class CartuiApp(App):
     def action_change_quantity(self, delta: int) -> None:
         if self._refuse_unless_present() or (cart_id := self._selected_cart_or_say()) is None:
             return
-        if (sku := self._selected_line()) is None or (cart := self._open_cart(cart_id)) is None:
-            return  # (a closed cart at 99 would otherwise hear that 100 is too many)
-        current = cart.lines.get(sku)
-        quantity = (current.quantity if current else 0) + delta
+        if (sku := self._selected_line()) is None:
+            return
         # The domain refuses 0 as a quantity: what the user wants then is to remove the line.
         hints = {errors.InvalidQuantity: "del removes the line"} if delta < 0 else None
-        result = self.run_command(lambda: self.service.change_quantity(cart_id, sku, quantity),
-                                  cart_id, hints)
-        if result is not None and not result.events:
-            # Read before another process (or app) set the line to the same quantity:
-            # the service found nothing left to do.
-            self.say(f"Another change got there first: {sku} is at {quantity} already.",
-                     severity="warning")
+        # Relative: on the cart as stored when decided, so that two apps pressing + at
+        # once make two more, not one.
+        self.run_command(lambda: self.service.change_quantity_by(cart_id, sku, delta), cart_id,
+                         hints)
 
     def action_remove_line(self) -> None:
         if self._refuse_unless_present() or (cart_id := self._selected_cart_or_say()) is None:

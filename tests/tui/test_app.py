@@ -402,26 +402,26 @@ async def test_a_broken_rule_is_a_notification_and_appends_nothing(demo_app):
         assert demo_app.store.head_position() == head
 
 
-async def test_a_plus_that_another_process_beat_to_the_same_quantity_says_so(demo_app):
+async def test_a_plus_at_the_same_time_as_another_apps_makes_two_more(demo_app):
     async with demo_app.run_test(size=(120, 35), notifications=True) as pilot:
         await settle(pilot)
         await pilot.press("n", "enter", "a")
         await type_in(pilot, "espresso")
         await pilot.press("enter")
         await settle(pilot)
-        cart_id, head = demo_app.selected_cart, demo_app.store.head_position()
-        change_quantity = demo_app.service.change_quantity
+        head = demo_app.store.head_position()
+        execute = demo_app.service.execute
 
-        def beaten(cart, sku, quantity):  # another app's + lands first, to the same 2
+        def beaten(command):  # another app's + lands first, from the same 1
             with EventStore(demo_app.store.path) as store:
-                CartService(store, demo_app.catalog).change_quantity(cart, sku, quantity)
-            return change_quantity(cart, sku, quantity)
-        demo_app.service.change_quantity = beaten
+                CartService(store, demo_app.catalog).change_quantity_by(
+                    command.cart_id, command.sku, 1)
+            return execute(command)
+        demo_app.service.execute = beaten
         await pilot.press("plus")
         await settle(pilot)
-        assert demo_app.store.head_position() == head + 1  # theirs, once
-        assert "Another change got there first: COF-ESP-1KG is at 2 already." in notices(demo_app)
-        assert cart_lines(demo_app) == {"COF-ESP-1KG": 2}
+        assert demo_app.store.head_position() == head + 2  # theirs and ours
+        assert cart_lines(demo_app) == {"COF-ESP-1KG": 3}
 
 
 async def test_quantity_below_one_is_refused_with_the_domain_reason(demo_app):
