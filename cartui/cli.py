@@ -233,8 +233,8 @@ def remove(app: App, cart: str, sku: str) -> None:
 def checkout(app: App, cart: str) -> None:
     """Check a cart out: it accepts nothing more."""
     state = app.service.check_out(cart).state
-    items = "item" if state.item_count == 1 else "items"
-    _echo_saved(f"checked out {cart}: {state.item_count} {items}, total {money(state.total_cents)}")
+    _echo_saved(f"checked out {cart}: {many(state.item_count, 'item')}, "
+                f"total {money(state.total_cents)}")
 
 
 @command()

@@ -138,7 +138,7 @@ def export_file(store: EventStore, path: str | Path, progress: Progress | None =
     except FileNotFoundError:
         is_a_file = True  # to be made
     except OSError as exc:
-        raise ExportRefused(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise _refused(path, exc) from None
     if not is_a_file:
         return _export_into(store, path, progress)
     target = Path(os.path.realpath(path))
@@ -147,7 +147,7 @@ def export_file(store: EventStore, path: str | Path, progress: Progress | None =
         if target.exists():
             os.fchmod(handle, stat.S_IMODE(target.stat().st_mode))
     except OSError as exc:
-        raise ExportRefused(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise _refused(path, exc) from None
     try:
         with os.fdopen(handle, "wb") as out:
             count = export_events(store, out, progress)
@@ -155,7 +155,7 @@ def export_file(store: EventStore, path: str | Path, progress: Progress | None =
     except BaseException as exc:
         Path(temporary).unlink(missing_ok=True)
         if isinstance(exc, OSError) and exc.filename == temporary:  # not a name to show
-            raise ExportRefused(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise _refused(path, exc) from None
         raise
     return count
 
@@ -165,7 +165,11 @@ def _export_into(store: EventStore, path: Path, progress: Progress | None) -> in
         with open(path, "wb") as out:
             return export_events(store, out, progress)
     except OSError as exc:
-        raise ExportRefused(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise _refused(path, exc) from None
+
+
+def _refused(path: Path, exc: OSError) -> ExportRefused:
+    return ExportRefused(f"cannot write {path}: {exc.strerror or exc}")
 
 
 def _new_file_beside(path: Path) -> tuple[int, str]:

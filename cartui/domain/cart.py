@@ -113,14 +113,16 @@ def validate_cart_id(cart_id: object) -> str:
 def validate_customer(customer: str | None) -> str | None:
     """A customer's name is one line of text: no control characters (a terminal
     would obey them), and at most MAX_CUSTOMER_LENGTH characters."""
-    if customer is not None and (len(customer) > MAX_CUSTOMER_LENGTH
-                                 or not CONTROL_CHARACTERS.isdisjoint(map(ord, customer))
-                                 or not is_unicode_text(customer)):
+    if customer is None:
+        return None
+    if not _is_unicode_text(customer):
+        raise errors.InvalidCustomer(customer, not_text=True)
+    if len(customer) > MAX_CUSTOMER_LENGTH or not CONTROL_CHARACTERS.isdisjoint(map(ord, customer)):
         raise errors.InvalidCustomer(customer)
     return customer
 
 
-def is_unicode_text(text: str) -> bool:
+def _is_unicode_text(text: str) -> bool:
     """False for a lone surrogate: what Python makes of bytes that are not UTF-8 in a
     command's arguments (a Latin-1 terminal's "Zoë"), which no event can hold."""
     try:
@@ -152,24 +154,18 @@ def decide(command: Command, state: CartState, catalog: Mapping[str, Product]) -
         return [_item_added(sku, product.name, product.price_cents, quantity)]
     if kind is ChangeQuantity:
         sku, quantity = command.sku, validate_quantity(command.quantity)
-        _require_known(sku, state, catalog)
-        _require_open(state.cart_id, state.status)
-        _require_line(state.cart_id, sku, sku in state.lines)
+        _require_a_line_to_change(sku, state, catalog)
         if state.lines[sku].quantity == quantity:
             return []  # nothing changes, so nothing happened
         return [_quantity_changed(sku, quantity)]
     if kind is ChangeQuantityBy:
-        sku = command.sku
-        _require_known(sku, state, catalog)
-        _require_open(state.cart_id, state.status)
-        _require_line(state.cart_id, sku, sku in state.lines)
+        _require_a_line_to_change(command.sku, state, catalog)
         if command.delta == 0:
             return []
-        return [_quantity_changed(sku, validate_quantity(state.lines[sku].quantity + command.delta))]
+        quantity = validate_quantity(state.lines[command.sku].quantity + command.delta)
+        return [_quantity_changed(command.sku, quantity)]
     if kind is RemoveItem:
-        _require_known(command.sku, state, catalog)
-        _require_open(state.cart_id, state.status)
-        _require_line(state.cart_id, command.sku, command.sku in state.lines)
+        _require_a_line_to_change(command.sku, state, catalog)
         return [_item_removed(command.sku)]
     if kind is CheckOut:
         _require_open(state.cart_id, state.status)
@@ -352,11 +348,14 @@ def fold(state: CartState, events: Iterable) -> CartState:
 
 # -- the rules, each once, on plain values -------------------------------------------------
 
-def _require_known(sku: str, state: CartState, catalog: Mapping[str, Product]) -> None:
-    """A sku in neither the catalog nor the cart is a typing slip (invalid input); a
-    line of a product the catalog dropped since stays in the cart, to change or remove."""
+def _require_a_line_to_change(sku: str, state: CartState, catalog: Mapping[str, Product]) -> None:
+    """An open cart with a line of this sku. A sku in neither the catalog nor the cart
+    is a typing slip (invalid input), checked first; a line of a product the catalog
+    dropped since stays in the cart, to change or remove."""
     if sku not in state.lines and sku not in catalog:
         raise errors.UnknownSku(sku)
+    _require_open(state.cart_id, state.status)
+    _require_line(state.cart_id, sku, sku in state.lines)
 
 
 def _require_new(cart_id: str, status: Status) -> None:

@@ -47,13 +47,13 @@ class InvalidCartId(InvalidInput):
 
 
 class InvalidCustomer(InvalidInput):
-    def __init__(self, customer: str) -> None:
-        if len(customer) > MAX_CUSTOMER_LENGTH:
-            super().__init__(f"a customer name holds at most {MAX_CUSTOMER_LENGTH} characters, "
-                             f"got {len(customer)}")
-        elif any("\ud800" <= c <= "\udfff" for c in customer):
+    def __init__(self, customer: str, not_text: bool = False) -> None:
+        if not_text:  # bytes that were not UTF-8, as Python passes them on
             super().__init__(f"a customer name must be UTF-8 text, got {customer!r} (check the "
                              "terminal's encoding)")
+        elif len(customer) > MAX_CUSTOMER_LENGTH:
+            super().__init__(f"a customer name holds at most {MAX_CUSTOMER_LENGTH} characters, "
+                             f"got {len(customer)}")
         else:
             super().__init__(f"a customer name is one line of text, without control characters, "
                              f"got {customer!r}")

@@ -209,7 +209,7 @@ class EventStore:
         if not os.path.lexists(path):
             # SQLite would take them for the new database's own, and a WAL that a
             # program still has open (the file deleted under it) would swallow writes.
-            left = [f"{path}{s}" for s in ("-wal", "-shm", "-journal") if os.path.exists(f"{path}{s}")]
+            left = [str(beside) for beside in database_files(path)[1:] if beside.exists()]
             if left:
                 raise StoreError(
                     f"cannot make {path}: {' and '.join(left)} of a deleted database "

@@ -24,7 +24,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import WorkerFailed, get_current_worker
 
 from ..domain import CartState, Catalog, errors, require_open
@@ -43,7 +43,7 @@ from .screens import (
 )
 from .widgets.cart_pane import CartPane
 from .widgets.event_log import EventFilter, EventLog, positions_matching
-from .widgets.formatting import count, event_summary, full_time, literal, money
+from .widgets.formatting import count, event_summary, full_time, literal, many, money
 from .widgets.history_bar import HistoryBar, HistorySlider
 from .widgets.key_bar import KeyBar
 from .widgets.projections_pane import ProjectionsPane
@@ -726,8 +726,7 @@ class CartuiApp(App):
         result = self.run_command(lambda: self.service.check_out(cart_id), cart_id)
         if result is not None:  # o acts at once: say what it did, as the order it is
             state = result.state
-            items = "item" if state.item_count == 1 else "items"
-            self.say(f"{cart_id}: {count(state.item_count)} {items}, {money(state.total_cents)}",
+            self.say(f"{cart_id}: {many(state.item_count, 'item')}, {money(state.total_cents)}",
                      title="Checked out")
 
     # -- events: detail and filter -----------------------------------------------------------

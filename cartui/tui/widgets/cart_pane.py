@@ -7,7 +7,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from ...domain import CartState
-from .formatting import count, literal, money
+from .formatting import count, literal, many, money
 
 STATUS_LABELS = {"new": "not created yet", "open": "open", "checked_out": "checked out"}
 
@@ -74,8 +74,7 @@ class CartPane(Vertical):
             header.append(literal(cart.customer), "italic")
         status = STATUS_LABELS.get(cart.status, cart.status)
         if cart.exists:
-            events = "event" if cart.version == 1 else "events"
-            header.append(f"\n{status} · version {cart.version} · {count(cart.version)} {events}")
+            header.append(f"\n{status} · version {cart.version} · {many(cart.version, 'event')}")
         elif why_not_created:
             header.append(f"\n{why_not_created}")
         else:  # version 0, no events: the position says it all
@@ -83,9 +82,8 @@ class CartPane(Vertical):
         self.set_class(cart.status == "checked_out", "-checked-out")
         self.query_one("#cart-header", Static).update(header)
         self._show_lines(cart)
-        items = "item" if cart.item_count == 1 else "items"
         total = Text.assemble(("Total ", "bold"), (money(cart.total_cents), "bold"),
-                              f"  {cart.item_count} {items}")
+                              f"  {many(cart.item_count, 'item')}")
         self.query_one("#cart-total", Static).update(total)
 
     def _show_lines(self, cart: CartState) -> None:

@@ -98,7 +98,7 @@ class EventLog(ScrollView, can_focus=True):
         # Nothing is drawn until the rows are scrolled to the cursor once: a first frame
         # painted before the first resize would flash the top of the log.
         self._placed = False
-        self._by_cart_id = False  # the filter shown is cart:ID
+        self.event_filter: EventFilter | None = None  # what found `matches`
 
     # -- what to show ------------------------------------------------------------------------
 
@@ -118,8 +118,7 @@ class EventLog(ScrollView, can_focus=True):
 
     def set_filter(self, matches: list[int] | None, event_filter: EventFilter | None = None) -> None:
         """Show only these positions, found by `event_filter` (None: every event)."""
-        self.matches = matches
-        self._by_cart_id = event_filter is not None and event_filter.cart is not None
+        self.matches, self.event_filter = matches, event_filter
         self._pages.clear()
         self._update_size()
         self.refresh()
@@ -241,7 +240,7 @@ class EventLog(ScrollView, can_focus=True):
         return strip.apply_style(self.rich_style).apply_meta({"position": row.position})
 
     def _empty_line(self, width: int) -> Strip:
-        if self.matches is not None and self._by_cart_id:
+        if self.matches is not None and self.event_filter and self.event_filter.cart is not None:
             # cart: finds a whole id, as stored (one index lookup, at any size of log).
             message = "No cart has exactly this id: / again, plain text finds part of one."
         elif self.matches is not None:

@@ -11,6 +11,7 @@ from rich.cells import cell_len, set_cell_size
 from ...literal import literal
 from ...money import money  # noqa: F401  (the panes format money through here)
 from ...store import RecordedEvent, UndecodableEvent, starts_like_timestamp
+from ...wording import many
 
 SHORT_TYPES = {
     "CartCreated": "Created",
@@ -90,6 +91,5 @@ def _summary(row: RecordedEvent, decode, product_names: dict[str, str]) -> str:
         case "ItemRemoved":
             return f"-{product_names.get(event.sku, event.sku)}"
         case "CartCheckedOut":
-            items = "item" if event.item_count == 1 else "items"
-            return f"{event.item_count} {items}, {money(event.total_cents)}"
+            return f"{many(event.item_count, 'item')}, {money(event.total_cents)}"
     return orjson.dumps(orjson.loads(row.data)).decode()
