@@ -460,7 +460,7 @@ class _Bench:
             Figure("import_events_per_s", "import from JSON Lines, whole process", "events/s",
                    rate, plain_rate, "parse and INSERT, one transaction", ">= 100,000",
                    rate >= 100_000),
-            Figure("import_peak_mb", "import: peak memory of the process", "MB", peak, plain_peak,
+            Figure("import_peak_mb", "import: peak memory, its processes added", "MB", peak, plain_peak,
                    "the same plain import", "< 300", peak < 300),
             Figure("import_random_ids_events_per_s", "the same import, random event ids", "events/s",
                    random_rate, plain_random_rate, "the same plain import, one run",

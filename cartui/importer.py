@@ -28,10 +28,8 @@ it (or than the database's newest event) is recorded at that later time.
 """
 
 import os
-import queue
 import secrets
 import stat
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,17 +42,20 @@ from .domain import CartTally, validate_cart_id
 from .domain.errors import DomainError
 from .domain.events import CURRENT_SCHEMA_VERSION, EVENT_TYPES
 from .gc_pause import cycle_collector_paused
+from .import_checker import CheckerFailed, CheckerProcess
 from .service import CartService
 from .store import ConcurrencyError, EventStore, UndecodableEvent, decode_event, normalize_timestamp
+from .store.event_store import ROW_TEXT_COLUMNS
 from .wording import many
 
 BATCH_LINES = 4000
+# A file this large, into an empty log, is checked in another process (import_checker):
+# starting it takes a quarter of a second, which two cores win back after about this much.
+CHECK_ELSEWHERE_BYTES = 20 << 20
 # An exported line takes 270 bytes or more (a CartCreated with its uuids): the store
 # is told to expect at most the file's size / 256 lines.
 _FEWEST_BYTES_PER_LINE = 256
-# A read releases the GIL, and the inserting thread takes it for a while each time:
-# a few large reads (8 MB) cost far less waiting than hundreds of small ones.
-READ_BYTES = 8 << 20
+READ_BYTES = 8 << 20  # a few large reads, split into lines (see _batches)
 _ORDER_SAMPLE_BYTES = 1 << 20  # the head of a file whose event ids' order decides the load
 _REQUIRED = ("stream_id", "version", "type", "schema_version", "data", "metadata", "recorded_at")
 _ALLOWED = frozenset(_REQUIRED) | {"position"}
@@ -185,11 +186,11 @@ def import_file(store: EventStore, service: CartService, path: str | Path,
 
     Into an empty database the import takes a fast path that looks nothing
     up: no stored streams, no stored ids; the store builds some indexes at
-    the end, and a thread inserts each checked batch while the next one is
-    checked. A file that fails on that path may hold a duplicate event_id
-    (to be skipped, not refused: the unique index finds it on insert, or
-    when it is built), so it is imported again on the careful path, which
-    decides.
+    the end. A large file is checked in another process meanwhile (see
+    import_checker), so checks and inserts run on two cores. A file that
+    fails on that path may hold a duplicate event_id (to be skipped, not
+    refused: the unique index finds it on insert, or when it is built), so
+    it is imported again on the careful path, which decides.
     Only files with such duplicates or errors pay twice. A pipe (/dev/stdin,
     say) cannot be read twice, so it takes the careful path at once.
     """
@@ -210,26 +211,47 @@ class _FastPathFailed(Exception):
 def _import_path(store: EventStore, service: CartService, path: Path,
                  progress: Progress | None, fast: bool) -> ImportResult:
     total_bytes = path.stat().st_size
+    checker = None  # started first, while the transaction begins: it has a Python to start
+    if fast and total_bytes >= CHECK_ELSEWHERE_BYTES and store.head_position() == 0:
+        checker = CheckerProcess.start(path, service.product_names)
     bulk = False
     try:
         with path.open("rb") as file, \
                 _transaction(store, fast, total_bytes // _FEWEST_BYTES_PER_LINE,
                              fast and _event_ids_ascending(file)) as bulk:
+            if bulk and checker is not None:
+                return _insert_checked_elsewhere(store, checker, total_bytes, progress)
             reader = _LineReader(service.product_names)
-            importer = _Importer(store, service, fast=bulk)
-            with _Inserter(store, in_background=bulk) as inserter:
-                for first_number, raw_lines, done_bytes in _batches(file):
-                    lines, error = reader.read(first_number, raw_lines)
-                    inserter.insert(importer.check(lines))
-                    if error is not None:
-                        raise error  # after the lines before it: the first bad line wins
-                    if progress is not None:
-                        progress(done_bytes, max(total_bytes, done_bytes))
-    except (ImportFileError, ConcurrencyError):
+            importer = _Importer(None if bulk else store, service)
+            for first_number, raw_lines, done_bytes in _batches(file):
+                lines, error = reader.read(first_number, raw_lines)
+                rows = importer.check(lines)
+                if rows:
+                    store.insert_rows(rows)
+                if error is not None:
+                    raise error  # after the lines before it: the first bad line wins
+                if progress is not None:
+                    progress(done_bytes, max(total_bytes, done_bytes))
+    except (ImportFileError, ConcurrencyError, CheckerFailed):
         if bulk:
             raise _FastPathFailed() from None
         raise
+    finally:
+        if checker is not None:
+            checker.stop()
     return importer.result()
+
+
+def _insert_checked_elsewhere(store: EventStore, checker: CheckerProcess, total_bytes: int,
+                              progress: Progress | None) -> ImportResult:
+    """Insert the rows the checking process hands over, into an empty log."""
+    appended = 0
+    for values, done_bytes in checker.batches():
+        store.insert_rows_as_text(values)
+        appended += len(values) // len(ROW_TEXT_COLUMNS)
+        if progress is not None:
+            progress(done_bytes, max(total_bytes, done_bytes))
+    return ImportResult(appended, 0, 1, appended) if appended else ImportResult(0, 0)
 
 
 @contextmanager
@@ -412,73 +434,25 @@ class _LineReader:
 
 # -- checking against the streams, and inserting ----------------------------------------------
 
-class _Inserter:
-    """Inserts the checked batches. On the fast path a thread does it while the
-    next batch is checked: the store inserts a batch in a few statements and
-    SQLite runs them without holding the GIL. The careful path inserts in
-    line, since its next batch looks up what the previous one inserted."""
-
-    def __init__(self, store: EventStore, in_background: bool) -> None:
-        self.store = store
-        self.error: BaseException | None = None
-        self.thread: threading.Thread | None = None
-        if in_background:
-            self.queue: queue.Queue = queue.Queue(maxsize=2)
-            self.stopped = False
-            self.thread = threading.Thread(target=self._run, name="cartui-import-inserts", daemon=True)
-            self.thread.start()
-
-    def __enter__(self) -> "_Inserter":
-        return self
-
-    def insert(self, rows: list[tuple]) -> None:
-        if self.thread is None:
-            if rows:
-                self.store.insert_rows(rows)
-            return
-        if self.error is not None:
-            raise self.error
-        if rows:
-            self.queue.put(rows)
-
-    def _run(self) -> None:
-        while (rows := self.queue.get()) is not None:
-            if self.error is None and not self.stopped:
-                try:
-                    self.store.insert_rows(rows)
-                except BaseException as exc:  # re-raised in the importing thread
-                    self.error = exc
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if self.thread is None:
-            return
-        # Whatever happened, the thread is done with the connection before the
-        # transaction commits or rolls back.
-        self.stopped = exc_type is not None
-        self.queue.put(None)
-        self.thread.join()
-        if exc_type is None and self.error is not None:
-            raise self.error
-
-
 class _Importer:
     """Checks lines read against their streams and turns them into rows, inside
     the caller's transaction: the version continues the stream, the cart rules
     (the domain's CartTally) allow the event; positions and times are given.
 
-    The fast path (an empty database) assumes every line is new; the careful
-    path looks up stored streams and skips ids already stored or seen earlier.
+    Without a store (the fast path, into an empty log) it assumes every line
+    is new; with one (the careful path) it looks up stored streams and skips
+    ids already stored or seen earlier.
     """
 
-    def __init__(self, store: EventStore, service: CartService, fast: bool) -> None:
+    def __init__(self, store: EventStore | None, service: CartService | None) -> None:
         self.store = store
         self.service = service
-        self.fast = fast
+        self.fast = store is None
         self.appended = 0
         self.skipped = 0
-        self.first_position = store.head_position() + 1
+        self.first_position = 1 if store is None else store.head_position() + 1
         self.next_position = self.first_position
-        self.last_time = store.head_recorded_at() or ""
+        self.last_time = "" if store is None else store.head_recorded_at() or ""
         self.tallies: dict[str, CartTally] = {}  # every stream met so far
 
     def result(self) -> ImportResult:

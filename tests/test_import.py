@@ -8,6 +8,7 @@ import pytest
 
 from cartui import importer
 from cartui.demo import write_demo
+from cartui.import_checker import CheckerFailed, CheckerProcess
 from cartui.importer import ImportFileError, import_file
 from cartui.resources import load_catalog
 from cartui.service import CartService
@@ -53,13 +54,28 @@ def service(tmp_db):
     service.store.close()
 
 
-@pytest.fixture(params=["empty", "with events"])
-def target(request, tmp_db):
-    """The database an import goes into: empty (the fast path) or holding another cart."""
+@pytest.fixture(params=["empty", "empty, checked in another process", "with events"])
+def target(request, tmp_db, monkeypatch):
+    """The database an import goes into: empty (the fast path, for a large file with its
+    checks in another process) or holding another cart."""
+    failures = []
+    if request.param == "empty, checked in another process":
+        monkeypatch.setattr(importer, "CHECK_ELSEWHERE_BYTES", 0)  # any file is large
+        batches = CheckerProcess.batches
+
+        def batches_that_must_not_fail(checker):
+            try:
+                yield from batches(checker)
+            except CheckerFailed as exc:  # the careful path would hide it
+                failures.append(exc)
+                raise
+
+        monkeypatch.setattr(CheckerProcess, "batches", batches_that_must_not_fail)
     if request.param == "with events":
         with EventStore(tmp_db) as store:
             CartService(store, load_catalog()).create_cart("cart-other", "Grace")
-    return tmp_db
+    yield tmp_db
+    assert not failures, "the checking process died"
 
 
 # -- round trips -----------------------------------------------------------------------------
@@ -415,7 +431,6 @@ def test_a_failure_while_inserting_appends_nothing_and_leaves_the_store_usable(t
     file = write_lines(tmp_path / "f.jsonl", lines)
     before = log_of(target)
     with EventStore(target) as store:
-        insert_rows = store.insert_rows
         batches = []
 
         def failing_insert(rows):
@@ -424,10 +439,62 @@ def test_a_failure_while_inserting_appends_nothing_and_leaves_the_store_usable(t
                 raise OSError("disk full")
             insert_rows(rows)
 
-        monkeypatch.setattr(store, "insert_rows", failing_insert)
+        checked_elsewhere = importer.CHECK_ELSEWHERE_BYTES == 0 and store.head_position() == 0
+        insert_method = "insert_rows_as_text" if checked_elsewhere else "insert_rows"
+        insert_rows = getattr(store, insert_method)
+        monkeypatch.setattr(store, insert_method, failing_insert)
         with pytest.raises(OSError, match="disk full"):
             import_file(store, CartService(store, load_catalog()), file)
         assert not store.conn.in_transaction
-        monkeypatch.setattr(store, "insert_rows", insert_rows)
+        monkeypatch.setattr(store, insert_method, insert_rows)
         assert import_file(store, CartService(store, load_catalog()), file).appended == 8
     assert log_of(target).startswith(before)
+
+
+# -- the checks of a large file, in another process -------------------------------------------
+
+def test_the_checking_process_hands_over_the_rows_as_checked_and_names_the_first_bad_line(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(importer, "BATCH_LINES", 3)  # told to the child: batches of 3 lines
+    lines = [*good_cart("cart-1"), event("cart-2", 1, "CartCreated", {"customer": "Ada"}),
+             event("cart-2", 2, "ItemRemoved", {"sku": "COF-ESP-1KG"}), *good_cart("cart-3")]
+    file = write_lines(tmp_path / "f.jsonl", lines)
+    checker = CheckerProcess.start(file, load_catalog().names())
+    batches = []
+    try:
+        with pytest.raises(ImportFileError) as raised:
+            batches.extend(values for values, _ in checker.batches())
+    finally:
+        checker.stop()
+    assert (raised.value.line, raised.value.reason) == (
+        6, "ItemRemoved of 'cart-2' version 2: sku 'COF-ESP-1KG' is not in cart 'cart-2'")
+    assert [len(values) // 7 for values in batches] == [3]  # nothing of the bad line's batch
+    assert batches[0][:7] == ["cart-1", "1", "CartCreated", "1", '{"customer":"Ada"}',
+                              orjson.dumps(lines[0]["metadata"]).decode(), lines[0]["recorded_at"]]
+
+
+def test_rows_handed_over_as_text_are_stored_with_numbers_as_numbers(tmp_db, tmp_path, monkeypatch):
+    monkeypatch.setattr(importer, "CHECK_ELSEWHERE_BYTES", 0)
+    with EventStore(tmp_db) as store:
+        import_file(store, CartService(store, load_catalog()), write_lines(tmp_path / "f.jsonl", good_cart()))
+        assert store.conn.execute(
+            "SELECT DISTINCT typeof(position), typeof(version), typeof(schema_version) FROM events"
+        ).fetchall() == [("integer", "integer", "integer")]
+        assert [(row.position, row.version) for row in store.read_all(1)] == [(1, 1), (2, 2), (3, 3), (4, 4)]
+
+
+@pytest.mark.parametrize("python", ["/bin/false", "", "/no/such/python"],
+                         ids=["dies at once", "no python to start", "cannot be started"])
+def test_an_import_whose_checking_process_fails_is_checked_here_instead(tmp_db, tmp_path,
+                                                                        monkeypatch, python):
+    monkeypatch.setattr(importer, "CHECK_ELSEWHERE_BYTES", 0)
+    monkeypatch.setattr("sys.executable", python)
+    lines = [*good_cart("cart-1"), *good_cart("cart-2")]
+    file = write_lines(tmp_path / "f.jsonl", lines)
+    with EventStore(tmp_db) as store:
+        result = import_file(store, CartService(store, load_catalog()), file)
+    assert (result.appended, result.first_position, result.last_position) == (8, 1, 8)
+    monkeypatch.setattr(importer, "CHECK_ELSEWHERE_BYTES", 1 << 60)
+    with EventStore(tmp_path / "here.db") as store:
+        import_file(store, CartService(store, load_catalog()), file)
+    assert log_of(tmp_db) == log_of(tmp_path / "here.db")

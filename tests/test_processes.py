@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import orjson
 import pytest
@@ -31,13 +32,17 @@ with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet), contextl
 print(json.dumps(statuses), flush=True)
 """
 
-# Imports a file with the real importer, saying so after every batch it has inserted.
+# Imports a file with the real importer, saying so after every batch it has inserted; a third
+# argument sets the size from which a file is checked in another process.
 IMPORTER = """
 import sys
 from cartui.importer import import_file
 from cartui.resources import load_catalog
 from cartui.service import CartService
 from cartui.store import EventStore
+from cartui import importer
+if len(sys.argv) > 3:
+    importer.CHECK_ELSEWHERE_BYTES = int(sys.argv[3])
 store = EventStore(sys.argv[1])
 import_file(store, CartService(store, load_catalog()), sys.argv[2],
             progress=lambda done, total: print("progress", done, total, flush=True))
@@ -134,18 +139,43 @@ def test_a_killed_import_into_a_database_with_events_leaves_all_or_nothing(tmp_d
             assert import_file(store, CartService(store, load_catalog()), path).appended == count
 
 
-def test_a_killed_import_into_an_empty_database_leaves_nothing(tmp_db, big_file, child_env):
+def checker_processes(path) -> set[int]:
+    """The processes still checking `path` for an import (see cartui.import_checker)."""
+    found = set()
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):  # not a process, or gone meanwhile
+            continue
+        if b"cartui.import_checker" in argv and str(path).encode() in argv and state != "Z":
+            found.add(int(proc.name))
+    return found
+
+
+@pytest.mark.parametrize("checked_elsewhere", [False, True],
+                         ids=["checked in its process", "checked in another process"])
+def test_a_killed_import_into_an_empty_database_leaves_nothing(tmp_db, big_file, child_env,
+                                                               checked_elsewhere):
     path, count = big_file
     EventStore(tmp_db).close()
-    importing = subprocess.Popen([sys.executable, "-c", IMPORTER, str(tmp_db), str(path)],
+    threshold = "0" if checked_elsewhere else str(1 << 60)
+    importing = subprocess.Popen([sys.executable, "-c", IMPORTER, str(tmp_db), str(path), threshold],
                                  stdout=subprocess.PIPE, text=True, env=child_env)
     first = importing.stdout.readline()  # a batch is in; the transaction is still open
     assert first.startswith("progress")
+    checkers = checker_processes(path)
+    assert len(checkers) == (1 if checked_elsewhere else 0)
     # The load writes into the database file itself (a rollback journal keeps what was
     # there): kill it once pages have spilled, so that the next open must roll back.
     wait_for(lambda: tmp_db.stat().st_size > 4_000_000, "it wrote into the file", importing)
     importing.send_signal(signal.SIGKILL)
     rest, _ = importing.communicate(timeout=30)
+    # The checking process finds its reader gone and ends too.
+    deadline = time.monotonic() + 30
+    while checker_processes(path) & checkers:
+        assert time.monotonic() < deadline, "the checking process outlived its import"
+        time.sleep(0.01)
     assert_all_or_nothing(tmp_db, 0, count)
     if "committed" not in rest:
         with EventStore(tmp_db) as store:

@@ -1,0 +1,173 @@
+"""The checks of a large import into an empty log, in a process of their own.
+
+An import spends most of its time in Python, reading and checking lines, and
+the rest in SQLite, inserting them. In one process the two share one
+interpreter lock, so they mostly take turns. Here a child process
+(`python -m cartui.import_checker FILE`) reads and checks the file, with the
+importer's own code, and hands over the checked rows as text while the parent
+inserts the batch before: the two run at once, on two cores.
+
+The child reads the catalog's product names and the importer's batch and read
+sizes (JSON, on its stdin) and writes
+frames to its stdout, each a header (kind, length of the payload, bytes of the
+file read so far) and a payload:
+- ROWS: the rows' `ROW_TEXT_COLUMNS` values, UTF-8, joined by FIELD_SEPARATOR
+  (no value can hold it: JSON escapes control characters, and a cart id is
+  printable);
+- BAD_LINE: the first bad line's number and reason, as JSON; nothing follows;
+- END: the file is checked, every row sent.
+A child that dies without its END (killed, say) is a CheckerFailed.
+"""
+
+import os
+import queue
+import struct
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import BinaryIO, Iterator, Mapping
+
+import orjson
+
+from .store.event_store import ROW_TEXT_COLUMNS
+
+ROWS, BAD_LINE, END = b"R", b"E", b"."
+HEADER = struct.Struct("<cIQ")  # kind, payload length, bytes of the file read
+FIELD_SEPARATOR = "\x1f"
+_COLUMN_COUNT = len(ROW_TEXT_COLUMNS)
+_FRAMES_AHEAD = 4  # checked batches the child may hold while the parent inserts
+
+
+class CheckerFailed(Exception):
+    """The checking process ended without saying why: its checks are lost."""
+
+
+class CheckerProcess:
+    """The parent's side: starts the child, reads its batches, stops it."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.process = process
+
+    @classmethod
+    def start(cls, path: Path, product_names: Mapping[str, str]) -> "CheckerProcess | None":
+        """The child checking `path`, or None where no Python can be started."""
+        if not sys.executable:
+            return None
+        # Its own session: Ctrl-C reaches the parent only, which stops the child.
+        package_parent = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ,
+               "PYTHONPATH": os.pathsep.join(filter(None, (package_parent, os.environ.get("PYTHONPATH"))))}
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(path)], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+        except OSError:
+            return None
+        checker = cls(process)
+        from . import importer  # it reads the file as the importer here would
+
+        try:
+            process.stdin.write(orjson.dumps({"product_names": dict(product_names),
+                                              "batch_lines": importer.BATCH_LINES,
+                                              "read_bytes": importer.READ_BYTES}))
+            process.stdin.close()
+        except OSError:  # it died at once; batches() says so
+            pass
+        return checker
+
+    def batches(self) -> Iterator[tuple[list[str], int]]:
+        """(the values of the checked rows, seven per row, bytes of the file read), to
+        the end of the file. ImportFileError for the first bad line."""
+        from .importer import ImportFileError
+
+        read = self.process.stdout.read
+        while True:
+            header = read(HEADER.size)
+            if len(header) != HEADER.size:
+                raise CheckerFailed()
+            kind, length, done_bytes = HEADER.unpack(header)
+            payload = read(length)
+            if len(payload) != length:
+                raise CheckerFailed()
+            if kind == ROWS:
+                values = payload.decode().split(FIELD_SEPARATOR)
+                if len(values) % _COLUMN_COUNT:
+                    raise CheckerFailed()
+                yield values, done_bytes
+            elif kind == BAD_LINE:
+                line, reason = orjson.loads(payload)
+                raise ImportFileError(line, reason)
+            elif kind == END:
+                return
+            else:
+                raise CheckerFailed()
+
+    def stop(self) -> None:
+        """End the child, done or not, and reap it."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.stdout.close()
+        self.process.wait()
+
+
+# -- the child ---------------------------------------------------------------------------------
+
+def check_file(path: str, product_names: Mapping[str, str], out: BinaryIO) -> None:
+    """Check the lines of `path` for an empty log and write the frames to `out`.
+
+    A thread writes them, so the checks go on while the parent is busy
+    inserting and the pipe is full."""
+    from .gc_pause import cycle_collector_paused
+    from .importer import ImportFileError, _batches, _Importer, _LineReader
+
+    frames: queue.Queue = queue.Queue(maxsize=_FRAMES_AHEAD)
+
+    def write_frames() -> None:
+        try:
+            while (frame := frames.get()) is not None:
+                out.write(frame)
+                out.flush()
+        except OSError:  # the parent is gone, or stopped reading: it is done with us
+            os._exit(1)
+
+    writer = threading.Thread(target=write_frames, name="cartui-checker-frames", daemon=True)
+    writer.start()
+
+    def send(kind: bytes, payload: bytes, done_bytes: int) -> None:
+        frames.put(HEADER.pack(kind, len(payload), done_bytes) + payload)
+
+    reader = _LineReader(product_names)
+    importer = _Importer(None, None)
+    done_bytes = 0
+    try:
+        with open(path, "rb") as file, cycle_collector_paused():
+            for first_number, raw_lines, done_bytes in _batches(file):
+                lines, error = reader.read(first_number, raw_lines)
+                rows = importer.check(lines)
+                if rows:  # one f-string a row: the fastest way to text (\x1f is FIELD_SEPARATOR)
+                    send(ROWS, FIELD_SEPARATOR.join([
+                        f"{stream_id}\x1f{version}\x1f{type_}\x1f{schema_version}\x1f{data}\x1f"
+                        f"{metadata}\x1f{recorded_at}"
+                        for _, stream_id, version, type_, schema_version, data, metadata, recorded_at
+                        in rows]).encode(), done_bytes)
+                if error is not None:
+                    raise error
+        send(END, b"", done_bytes)
+    except ImportFileError as error:
+        send(BAD_LINE, orjson.dumps([error.line, error.reason]), done_bytes)
+    finally:
+        frames.put(None)
+        writer.join()
+
+
+def main() -> None:
+    from . import importer
+
+    settings = orjson.loads(sys.stdin.buffer.read())
+    importer.BATCH_LINES, importer.READ_BYTES = settings["batch_lines"], settings["read_bytes"]
+    check_file(sys.argv[1], settings["product_names"], sys.stdout.buffer)
+
+
+if __name__ == "__main__":
+    main()
