@@ -54,10 +54,9 @@ class CheckerProcess:
         """The child checking `path`, or None where no Python can be started."""
         if not sys.executable:
             return None
-        # Its own session: Ctrl-C reaches the parent only, which stops the child.
-        package_parent = str(Path(__file__).resolve().parent.parent)
-        env = {**os.environ,
-               "PYTHONPATH": os.pathsep.join(filter(None, (package_parent, os.environ.get("PYTHONPATH"))))}
+        # It imports what this process imports, from where this process found it; in
+        # its own session, Ctrl-C reaches this process only, which stops the child.
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, sys.path))}
         try:
             process = subprocess.Popen(
                 [sys.executable, "-m", __name__, str(path)], stdin=subprocess.PIPE,

@@ -338,8 +338,8 @@ class EventStore:
         keeping it costs less than building it (a wrong guess costs speed, not
         correctness). The two led by stream_id take each row at its stream's
         place: for a load of up to 2,000,000 `rows_expected` they are kept,
-        since their pages stay in a larger cache and an import inserts on a
-        thread beside its checks, which has time for them; for a larger or
+        since their pages stay in a larger cache and a large import inserts
+        while another process checks, which leaves it time for them; for a larger or
         unknown load they are built at the end too. recorded_at never
         decreases in position order, so its index only grows at its end and is
         kept. Yields True; until the end nothing may be looked up by event_id
