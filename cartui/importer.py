@@ -45,7 +45,6 @@ from .gc_pause import cycle_collector_paused
 from .import_checker import CheckerFailed, CheckerProcess
 from .service import CartService
 from .store import ConcurrencyError, EventStore, UndecodableEvent, decode_event, normalize_timestamp
-from .store.event_store import ROW_TEXT_COLUMNS
 from .wording import many
 
 BATCH_LINES = 4000
@@ -246,9 +245,9 @@ def _insert_checked_elsewhere(store: EventStore, checker: CheckerProcess, total_
                               progress: Progress | None) -> ImportResult:
     """Insert the rows the checking process hands over, into an empty log."""
     appended = 0
-    for values, done_bytes in checker.batches():
-        store.insert_rows_as_text(values)
-        appended += len(values) // len(ROW_TEXT_COLUMNS)
+    for rows, done_bytes in checker.batches():
+        store.insert_rows(rows)
+        appended += len(rows)
         if progress is not None:
             progress(done_bytes, max(total_bytes, done_bytes))
     return ImportResult(appended, 0, 1, appended) if appended else ImportResult(0, 0)

@@ -431,6 +431,7 @@ def test_a_failure_while_inserting_appends_nothing_and_leaves_the_store_usable(t
     file = write_lines(tmp_path / "f.jsonl", lines)
     before = log_of(target)
     with EventStore(target) as store:
+        insert_rows = store.insert_rows
         batches = []
 
         def failing_insert(rows):
@@ -439,14 +440,11 @@ def test_a_failure_while_inserting_appends_nothing_and_leaves_the_store_usable(t
                 raise OSError("disk full")
             insert_rows(rows)
 
-        checked_elsewhere = importer.CHECK_ELSEWHERE_BYTES == 0 and store.head_position() == 0
-        insert_method = "insert_rows_as_text" if checked_elsewhere else "insert_rows"
-        insert_rows = getattr(store, insert_method)
-        monkeypatch.setattr(store, insert_method, failing_insert)
+        monkeypatch.setattr(store, "insert_rows", failing_insert)
         with pytest.raises(OSError, match="disk full"):
             import_file(store, CartService(store, load_catalog()), file)
         assert not store.conn.in_transaction
-        monkeypatch.setattr(store, insert_method, insert_rows)
+        monkeypatch.setattr(store, "insert_rows", insert_rows)
         assert import_file(store, CartService(store, load_catalog()), file).appended == 8
     assert log_of(target).startswith(before)
 
@@ -463,24 +461,14 @@ def test_the_checking_process_hands_over_the_rows_as_checked_and_names_the_first
     batches = []
     try:
         with pytest.raises(ImportFileError) as raised:
-            batches.extend(values for values, _ in checker.batches())
+            batches.extend(rows for rows, _ in checker.batches())
     finally:
         checker.stop()
     assert (raised.value.line, raised.value.reason) == (
         6, "ItemRemoved of 'cart-2' version 2: sku 'COF-ESP-1KG' is not in cart 'cart-2'")
-    assert [len(values) // 7 for values in batches] == [3]  # nothing of the bad line's batch
-    assert batches[0][:7] == ["cart-1", "1", "CartCreated", "1", '{"customer":"Ada"}',
-                              orjson.dumps(lines[0]["metadata"]).decode(), lines[0]["recorded_at"]]
-
-
-def test_rows_handed_over_as_text_are_stored_with_numbers_as_numbers(tmp_db, tmp_path, monkeypatch):
-    monkeypatch.setattr(importer, "CHECK_ELSEWHERE_BYTES", 0)
-    with EventStore(tmp_db) as store:
-        import_file(store, CartService(store, load_catalog()), write_lines(tmp_path / "f.jsonl", good_cart()))
-        assert store.conn.execute(
-            "SELECT DISTINCT typeof(position), typeof(version), typeof(schema_version) FROM events"
-        ).fetchall() == [("integer", "integer", "integer")]
-        assert [(row.position, row.version) for row in store.read_all(1)] == [(1, 1), (2, 2), (3, 3), (4, 4)]
+    assert [len(rows) for rows in batches] == [3]  # nothing of the bad line's batch
+    assert batches[0][0] == (1, "cart-1", 1, "CartCreated", 1, '{"customer":"Ada"}',
+                             orjson.dumps(lines[0]["metadata"]).decode(), lines[0]["recorded_at"])
 
 
 @pytest.mark.parametrize("python", ["/bin/false", "", "/no/such/python"],

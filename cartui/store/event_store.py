@@ -535,22 +535,6 @@ class EventStore:
     def _insert_chunk(self, chunk: list[tuple]) -> None:
         self.conn.execute(_insert_rows_sql(len(chunk)), list(chain.from_iterable(chunk)))
 
-    def insert_rows_as_text(self, values: Sequence[str]) -> None:
-        """Insert rows given as text, seven values each (`ROW_TEXT_COLUMNS`), as
-        another process hands them over; each row takes the next position.
-        SQLite's column types store the version and schema version as numbers.
-
-        Must run inside `transaction()`; the constraints still refuse a
-        version that does not continue its stream.
-        """
-        step = self._rows_per_insert * _TEXT_COLUMN_COUNT
-        try:
-            for start in range(0, len(values), step):
-                chunk = values[start:start + step] if len(values) > step else values
-                self.conn.execute(_insert_text_rows_sql(len(chunk) // _TEXT_COLUMN_COUNT), chunk)
-        except sqlite3.IntegrityError as exc:
-            raise ConcurrencyError(f"the stream moved on while appending: {exc}") from None
-
     def save_snapshot(self, stream_id: str, version: int, state: str) -> None:
         """Store a stream's state at one of its versions (derived data)."""
         with self._write():
@@ -698,18 +682,6 @@ _INSERT_ONE_AT_HEAD_TIME_SQL = f"""
 INSERT INTO events ({_COLUMNS}) VALUES ({_NEXT_POSITION_AND_VERSION} MAX(?, {_HEAD_TIME}))
 RETURNING position, recorded_at
 """
-
-
-ROW_TEXT_COLUMNS = ("stream_id", "version", "type", "schema_version", "data", "metadata",
-                    "recorded_at")
-_TEXT_COLUMN_COUNT = len(ROW_TEXT_COLUMNS)
-
-
-@lru_cache(maxsize=8)
-def _insert_text_rows_sql(count: int) -> str:
-    """INSERT of `count` rows without their positions, in one statement."""
-    row = "(" + ",".join(["?"] * _TEXT_COLUMN_COUNT) + ")"
-    return f"INSERT INTO events ({', '.join(ROW_TEXT_COLUMNS)}) VALUES " + ",".join([row] * count)
 
 
 @lru_cache(maxsize=8)
