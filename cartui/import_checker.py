@@ -45,8 +45,10 @@ class CheckerProcess:
         self.process = process
 
     @classmethod
-    def start(cls, path: Path, product_names: Mapping[str, str]) -> "CheckerProcess | None":
-        """The child checking `path`, or None where no Python can be started."""
+    def start(cls, path: Path, product_names: Mapping[str, str], batch_lines: int,
+              read_bytes: int) -> "CheckerProcess | None":
+        """The child checking `path`, reading it as the importer here would, or None
+        where no Python can be started."""
         if not sys.executable:
             return None
         # It imports what this process imports, from where this process found it; in
@@ -59,12 +61,9 @@ class CheckerProcess:
         except OSError:
             return None
         checker = cls(process)
-        from . import importer  # it reads the file as the importer here would
-
         try:
             process.stdin.write(orjson.dumps({"product_names": dict(product_names),
-                                              "batch_lines": importer.BATCH_LINES,
-                                              "read_bytes": importer.READ_BYTES}))
+                                              "batch_lines": batch_lines, "read_bytes": read_bytes}))
             process.stdin.close()
         except OSError:  # it died at once; batches() says so
             pass

@@ -212,7 +212,7 @@ def _import_path(store: EventStore, service: CartService, path: Path,
     total_bytes = path.stat().st_size
     checker = None  # started first, while the transaction begins: it has a Python to start
     if fast and total_bytes >= CHECK_ELSEWHERE_BYTES and store.head_position() == 0:
-        checker = CheckerProcess.start(path, service.product_names)
+        checker = CheckerProcess.start(path, service.product_names, BATCH_LINES, READ_BYTES)
     bulk = False
     try:
         with path.open("rb") as file, \

@@ -451,13 +451,11 @@ def test_a_failure_while_inserting_appends_nothing_and_leaves_the_store_usable(t
 
 # -- the checks of a large file, in another process -------------------------------------------
 
-def test_the_checking_process_hands_over_the_rows_as_checked_and_names_the_first_bad_line(
-        tmp_path, monkeypatch):
-    monkeypatch.setattr(importer, "BATCH_LINES", 3)  # told to the child: batches of 3 lines
+def test_the_checking_process_hands_over_the_rows_as_checked_and_names_the_first_bad_line(tmp_path):
     lines = [*good_cart("cart-1"), event("cart-2", 1, "CartCreated", {"customer": "Ada"}),
              event("cart-2", 2, "ItemRemoved", {"sku": "COF-ESP-1KG"}), *good_cart("cart-3")]
     file = write_lines(tmp_path / "f.jsonl", lines)
-    checker = CheckerProcess.start(file, load_catalog().names())
+    checker = CheckerProcess.start(file, load_catalog().names(), batch_lines=3, read_bytes=1 << 20)
     batches = []
     try:
         with pytest.raises(ImportFileError) as raised:
