@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from .domain import CartCheckedOut, CartState, check, errors, evolve, initial_state
 from .projections import ProductFigures, Projections
 from .projections.folds import OPEN, Fold
+from .projections.model import cutoff
 from .projections.projector import Progress, ProjectionLag, Projector
-from .projections.reader import ProjectionReader, cutoff
+from .projections.reader import ProjectionReader
 from .projections.summaries import cart_summaries
 from .service import CartService, CartSummary, LoadedCart, skip_undecodable
 from .store import (

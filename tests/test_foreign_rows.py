@@ -106,8 +106,14 @@ def test_data_that_is_not_json_is_exported_as_a_string_which_import_refuses(run_
     assert imported.error_lines == [f"error: line {bad}: data must be a JSON object"]
 
 
-def test_a_recorded_at_that_is_no_time_is_reported_and_not_inherited(run_cli, shop):
-    bad = insert_foreign(shop, "'cart-x'", "'{\"customer\":null}'", "'garbage'", event_id="f1")
+@pytest.mark.parametrize("no_time", [
+    "garbage",  # after every time, in text order
+    "2031-13-45T10:00:00Z",  # after every real time of 2031
+    "2031-02-30T10:00:00.000000Z",
+    "2031-02-28T24:00:00.000000Z",
+], ids=["garbage", "no such month", "no such day", "no such hour"])
+def test_a_recorded_at_that_is_no_time_is_reported_and_not_inherited(run_cli, shop, no_time):
+    bad = insert_foreign(shop, "'cart-x'", "'{\"customer\":null}'", f"'{no_time}'", event_id="f1")
     assert run_cli("add", "cart-x", "COF-ESP-1KG", "--db", shop).status == 0
     assert run_cli("new", "--cart", "cart-later", "--db", shop).status == 0
     with EventStore(shop) as store:
@@ -118,13 +124,13 @@ def test_a_recorded_at_that_is_no_time_is_reported_and_not_inherited(run_cli, sh
     verify = run_cli("verify", "--db", shop)
     assert verify.stdout.splitlines() == [
         f"position {bad} (cart-x version 1, CartCreated v1): recorded_at: "
-        "not a time: 'garbage' (like 2026-01-06T14:00:00Z)"]
+        f"not a time: '{no_time}' (like 2026-01-06T14:00:00Z)"]
     projections = run_cli("projections", "--json", "--db", shop)
     assert projections.status == 0, projections.stderr
     figures = json.loads(projections.stdout)
-    # Every event but that one counted in an hour of its time, and no "garbage:00:00Z".
+    # Every event but that one counted in an hour of its time, and no hour of its text.
     assert sum(row["events"] for row in figures["activity"]) == figures["as_of_position"] - 1
-    assert all(row["hour"].startswith("20") for row in figures["activity"])
+    assert all(row["hour"] < "2031" for row in figures["activity"])
     assert run_cli("show", "cart-x", "--db", shop).status == 0
 
 

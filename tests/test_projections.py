@@ -230,6 +230,32 @@ def test_a_row_that_cannot_be_decoded_is_reported_and_the_fold_goes_on():
     assert ReadModelStore(store).undecodable() == [(2, "ItemAdded data is not valid JSON")]
 
 
+def test_rows_whose_recorded_at_is_no_time_count_as_the_plain_fold_counts_them():
+    """Rows another program wrote, in text order among real times: a real hour with no
+    such minute counts in its hour; no such day, month or hour counts in none; and
+    no cart is abandoned as of a latest time that is no time to the minute."""
+    times = ["2026-01-05T09:00:00.000000Z", "2026-01-05T09:10:00.000000Z",
+             "2026-01-05T09:20:00.000000Z", "2026-01-05T09:99:00.000000Z",
+             "2026-01-05T11:30:00.000000Z", "2026-01-05T11:99:00.000000Z",
+             "2026-02-30T10:00:00.000000Z", "2026-03-01T12:00:00.000000Z",
+             "2026-03-01T24:00:00.000000Z", "2026-13-45T10:00:00Z", "garbage"]
+    rows = []
+    for position, recorded_at in enumerate(times, start=1):
+        cart, version = f"c{(position + 1) // 2}", 2 - position % 2
+        type_, data = ("CartCreated", "{}") if version == 1 else ("ItemAdded", _item(SKUS[0], 1))
+        rows.append((position, cart, version, type_, 2 if version == 2 else 1, data,
+                     f'{{"event_id":"e{position}"}}', recorded_at))
+    store = new_store(rows)
+    Projector(store, checkpoint_every=3).catch_up()
+    reader = ProjectionReader(store)
+    for p in [*range(len(rows) + 1), *reversed(range(len(rows) + 1))]:
+        assert_same(reader.at(p), plain_fold(store, p))
+    assert reader.at(5).carts_abandoned == 2  # c1 and c2, quiet since 09:xx at 11:30
+    assert reader.at(6).carts_abandoned == 0  # the latest is 11:99: no time to judge by
+    assert reader.at(len(rows)).activity == (
+        ("2026-01-05T09:00:00Z", 4), ("2026-01-05T11:00:00Z", 2), ("2026-03-01T12:00:00Z", 1))
+
+
 # -- the stored projections ----------------------------------------------------------------------
 
 def test_lag_is_the_distance_from_each_checkpoint_to_the_head():

@@ -10,7 +10,9 @@ from datetime import timedelta
 from typing import Iterable
 
 from ..domain import CartCheckedOut, CartCreated, ItemAdded, ItemQuantityChanged, ItemRemoved
-from ..store import RecordedEvent, UndecodableEvent, parse_timestamp, starts_like_timestamp
+from ..store import (
+    RecordedEvent, UndecodableEvent, format_timestamp, parse_timestamp, starts_like_timestamp,
+)
 
 ABANDONED_AFTER = timedelta(minutes=60)
 
@@ -57,12 +59,15 @@ class Projections:
         }
 
 
-def _is_time(text: str) -> bool:
+def cutoff(latest: str) -> str | None:
+    """The stored-timestamp text 60 minutes before `latest`: a cart quiet since
+    before it is abandoned. None when `latest` is no time to the minute (a row
+    another program wrote, "2026-01-05T10:99Z"), from which no cart counts as
+    abandoned."""
     try:
-        parse_timestamp(text)
-    except ValueError:
-        return False
-    return starts_like_timestamp(text)
+        return format_timestamp(parse_timestamp(latest) - ABANDONED_AFTER)
+    except (ValueError, OverflowError):
+        return None
 
 
 def hour_of(recorded_at: str) -> str:
@@ -86,8 +91,8 @@ def fold_projections(rows: Iterable[RecordedEvent], decode, as_of_position: int)
     last_time = None
     for row in rows:
         # A recorded_at that is no time (a row another program wrote) counts in no
-        # hour and dates nothing.
-        if _is_time(row.recorded_at):
+        # hour and dates nothing; one with a real hour counts in it.
+        if starts_like_timestamp(row.recorded_at):
             last_time = row.recorded_at
             hour = hour_of(row.recorded_at)
             activity[hour] = activity.get(hour, 0) + 1
@@ -117,10 +122,9 @@ def fold_projections(rows: Iterable[RecordedEvent], decode, as_of_position: int)
                     products.setdefault(sku, [0, 0, 0])[2] += q
     open_carts = [c for c, s in status.items() if s == "open"]
     abandoned = 0
-    if last_time is not None:
-        cutoff = parse_timestamp(last_time) - ABANDONED_AFTER
-        abandoned = sum(1 for c in open_carts
-                        if c in last_seen and parse_timestamp(last_seen[c]) < cutoff)
+    quiet_before = cutoff(last_time) if last_time is not None else None
+    if quiet_before is not None:  # text order is time order (fixed-width UTC)
+        abandoned = sum(1 for c in open_carts if c in last_seen and last_seen[c] < quiet_before)
     return Projections(
         as_of_position=as_of_position,
         carts_open=len(open_carts),

@@ -16,10 +16,10 @@ Two figures are not in checkpoints, by design:
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 
-from ..store import EventStore, format_timestamp, parse_timestamp, starts_like_timestamp
+from ..store import EventStore, starts_like_timestamp
 from ..store.readmodels import ReadModelStore
 from .folds import FIGURE_NAMES, OPEN, Fold
-from .model import ABANDONED_AFTER, ProductFigures, Projections
+from .model import ProductFigures, Projections, cutoff
 
 ANSWERS_KEPT = 256  # projections at a position never change: the log is append-only
 
@@ -129,13 +129,3 @@ class ProjectionReader:
         first_hour = min(counts) + ":00:00Z"
         earlier = self._activity[:bisect_left(self._activity_hours, first_hour)] if fold.start else []
         return tuple(earlier) + tuple((hour + ":00:00Z", n) for hour, n in sorted(counts.items()))
-
-
-def cutoff(latest: str) -> str | None:
-    """The stored-timestamp text 60 minutes before `latest`: a cart quiet since
-    before it is abandoned. None when `latest` is no time: a row another program
-    wrote ("2026-13-45T..."), from which no cart counts as abandoned."""
-    try:
-        return format_timestamp(parse_timestamp(latest) - ABANDONED_AFTER)
-    except (ValueError, OverflowError):
-        return None

@@ -21,7 +21,7 @@ import orjson
 from .rows import all_rows_of, rows_of, text_of
 from .schema import EVENT_ID_EXPR, LEGACY_SCHEMA_SQL, SCHEMA_SQL, STREAM_VERSION_INDEX
 from .timestamps import (
-    TIMESTAMP_LIKE, format_timestamp, normalize_timestamp, utc_now, utc_now_text,
+    REAL_TIME, format_timestamp, normalize_timestamp, utc_now, utc_now_text,
 )
 
 ANY = None  # expected_version: append whatever the stream's version
@@ -665,14 +665,15 @@ _NEXT_POSITION_AND_VERSION = """
     CASE WHEN (SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?) = ?
          THEN ? END,
     ?, ?, ?, ?,"""
-# The latest recorded_at that is a timestamp: text order is time order for the
+# The latest recorded_at that is a time: text order is time order for the
 # store's fixed-width UTC text (recorded_at never decreases, so it is the head's),
 # and a row another program wrote may hold any text, which must not become the
-# time of every later append ("garbage" sorts after every date). It walks the
-# recorded_at index down from its top, which holds a timestamp but in such a log.
+# time of every later append ("garbage" sorts after every date, "2026-13-45T10:00Z"
+# after every day of 2026). It walks the recorded_at index down from its top, which
+# holds a time but in such a log.
 _HEAD_TIME_SQL = (
     "SELECT recorded_at FROM events WHERE recorded_at <= '9999-12-31T23:59:59.999999Z' "
-    f"AND {TIMESTAMP_LIKE} ORDER BY recorded_at DESC LIMIT 1")
+    f"AND {REAL_TIME} ORDER BY recorded_at DESC LIMIT 1")
 _HEAD_TIME = f"COALESCE(({_HEAD_TIME_SQL}), '')"
 _INSERT_ONE_SQL = f"""
 INSERT INTO events ({_COLUMNS}) VALUES ({_NEXT_POSITION_AND_VERSION}

@@ -6,11 +6,20 @@ import re
 import time
 from datetime import datetime, timezone
 
-# The start of a stored timestamp, up to its hour. A row another program wrote may
-# hold any text as recorded_at; what does not start so is no time at all. The same
-# test in Python (starts_like_timestamp) and in SQL, on the recorded_at column.
+# The start of a stored timestamp, up to its hour, and a real hour of a real day. A
+# row another program wrote may hold any text as recorded_at ("2026-13-45T10:..."
+# included); what does not start so is no time at all. The same test in Python
+# (starts_like_timestamp) and in SQL, on the recorded_at column: SQLite's julianday
+# takes the 13th month or the 30th of February and strftime writes another day.
 _HOUR_PREFIX = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}")
-TIMESTAMP_LIKE = "recorded_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]*'"
+TIMESTAMP_LIKE = (
+    "(recorded_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]*' "
+    "AND recorded_at >= '0001' "
+    "AND strftime('%Y-%m-%dT%H', julianday(substr(recorded_at, 1, 10) || ' ' "
+    "|| substr(recorded_at, 12, 2) || ':00')) IS substr(recorded_at, 1, 13))")
+# Wholly a time to the second: the one time an append may take from the log.
+REAL_TIME = ("(recorded_at >= '0001' AND strftime('%Y-%m-%dT%H:%M:%S', "
+             "julianday(substr(recorded_at, 1, 19))) IS substr(recorded_at, 1, 19))")
 
 
 
@@ -57,8 +66,14 @@ class OutOfRangeInUtc(ValueError):
 
 
 def starts_like_timestamp(text: str) -> bool:
-    """Whether stored text begins as a timestamp does ("YYYY-MM-DDTHH")."""
-    return _HOUR_PREFIX.match(text) is not None
+    """Whether stored text begins as a timestamp does, with a real hour ("YYYY-MM-DDTHH")."""
+    if _HOUR_PREFIX.match(text) is None:
+        return False
+    try:
+        datetime.fromisoformat(text[:13])
+    except ValueError:  # the 13th month, the 30th of February, the 24th hour
+        return False
+    return True
 
 
 def normalize_timestamp(text: str) -> str:
