@@ -250,6 +250,9 @@ def bad_line_cases():
     yield "unknown type", dict(cart[1], type="ItemTeleported"), "unknown event type 'ItemTeleported'"
     yield "unknown schema", dict(cart[1], schema_version=7), "unknown schema version 7 of ItemAdded"
     yield "bad data", dict(cart[1], data=espresso(0)), "ItemAdded quantity"
+    yield "a price past 64 bits", orjson.dumps(cart[1]).replace(
+        b'"unit_price_cents":2490', b'"unit_price_cents":' + b"9" * 30), \
+        "ItemAdded unit_price_cents: too large a number"
     yield "data without a name", dict(cart[1], data={"sku": "COF-ESP-1KG", "quantity": 1,
                                                       "unit_price_cents": 100}), "name"
     yield "bad cart id", dict(cart[1], stream_id=" cart-a"), "stream_id: cart id must be"
