@@ -344,7 +344,7 @@ def events(app: App, cart_id: str | None, from_position: int, limit: int | None,
     store = app.store
     head = store.head_position()
     if from_position > head + 1:
-        raise CliError(f"position {from_position} is past the head ({head})")
+        raise CliError(f"position {from_position:,} is outside the log (--from takes 1..{head + 1:,})")
     out = sys.stdout.buffer
     printed = 0
     next_position = from_position

@@ -383,7 +383,7 @@ def test_text_tables_line_up_wide_characters_by_the_columns_they_take():
     # Valid ISO-8601, but a year 0 in UTC: before every event.
     (["show", "cart-open", "--at-time", "0001-01-01T00:00:00+05:00"], 2,
      "cart 'cart-open' does not exist at position 0"),
-    (["events", "--from", "8"], 2, "position 8 is past the head (6)"),
+    (["events", "--from", "8"], 2, "position 8 is outside the log (--from takes 1..7)"),
     (["events", "--from", "0"], 2, "--from"),
     (["events", "--limit", str(10**23)], 2, "--limit"),
     (["import", "no-such-file.jsonl"], 2, "does not exist"),
