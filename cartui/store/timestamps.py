@@ -9,8 +9,9 @@ from datetime import datetime, timezone
 # The start of a stored timestamp, up to its hour, and a real hour of a real day. A
 # row another program wrote may hold any text as recorded_at ("2026-13-45T10:..."
 # included); what does not start so is no time at all. The same test in Python
-# (starts_like_timestamp) and in SQL, on the recorded_at column: SQLite's julianday
-# takes the 13th month or the 30th of February and strftime writes another day.
+# (starts_like_timestamp) and in SQL, on the recorded_at column: what SQLite's
+# strftime writes of its julianday differs for an hour that does not exist (the
+# 30th of February, the 24th hour), and is NULL for the 13th month.
 _HOUR_PREFIX = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}")
 TIMESTAMP_LIKE = (
     "(recorded_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]*' "
