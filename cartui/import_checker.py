@@ -52,12 +52,15 @@ class CheckerProcess:
         if not sys.executable:
             return None
         # It imports what this process imports, from where this process found it; in
-        # its own session, Ctrl-C reaches this process only, which stops the child.
+        # its own session, Ctrl-C reaches this process only, which stops the child. Its
+        # traceback, if it has one, only costs time (the file is checked here again):
+        # it is shown where cartui shows its own (CARTUI_DEBUG).
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, sys.path))}
+        stderr = None if os.environ.get("CARTUI_DEBUG") else subprocess.DEVNULL
         try:
             process = subprocess.Popen(
                 [sys.executable, "-m", __name__, str(path)], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+                stdout=subprocess.PIPE, stderr=stderr, env=env, start_new_session=True)
         except OSError:
             return None
         checker = cls(process)

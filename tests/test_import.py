@@ -487,3 +487,19 @@ def test_an_import_whose_checking_process_fails_is_checked_here_instead(tmp_db, 
     with EventStore(tmp_path / "here.db") as store:
         import_file(store, CartService(store, load_catalog()), file)
     assert log_of(tmp_db) == log_of(tmp_path / "here.db")
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["quiet", "CARTUI_DEBUG"])
+def test_a_checking_process_that_fails_shows_its_traceback_only_when_debugging(
+        tmp_path, monkeypatch, capfd, debug):
+    if debug:
+        monkeypatch.setenv("CARTUI_DEBUG", "1")
+    else:
+        monkeypatch.delenv("CARTUI_DEBUG", raising=False)
+    checker = CheckerProcess.start(tmp_path / "gone.jsonl", {}, batch_lines=3, read_bytes=1 << 20)
+    try:
+        with pytest.raises(CheckerFailed):
+            list(checker.batches())
+    finally:
+        checker.stop()
+    assert ("FileNotFoundError" in capfd.readouterr().err) == debug
