@@ -253,6 +253,9 @@ def bad_line_cases():
     yield "a price past 64 bits", orjson.dumps(cart[1]).replace(
         b'"unit_price_cents":2490', b'"unit_price_cents":' + b"9" * 30), \
         "ItemAdded unit_price_cents: too large a number"
+    yield "a price with a fraction of nought", orjson.dumps(cart[1]).replace(
+        b'"unit_price_cents":2490', b'"unit_price_cents":2490.0'), \
+        "ItemAdded unit_price_cents: Input should be a valid integer"
     yield "data without a name", dict(cart[1], data={"sku": "COF-ESP-1KG", "quantity": 1,
                                                       "unit_price_cents": 100}), "name"
     yield "bad cart id", dict(cart[1], stream_id=" cart-a"), "stream_id: cart id must be"

@@ -53,7 +53,7 @@ def _first_error(type_: str, exc: ValidationError) -> str:
     if err.get("type") in ("json_invalid", "json_type"):
         return f"{type_} data is not valid JSON"
     value = err.get("input")
-    if err.get("type") == "int_type" and type(value) is float and value.is_integer():
+    if err.get("type") == "int_type" and type(value) is float and abs(value) >= 2**63:
         # 10**30, read by a JSON parser that turns what 64 bits cannot hold into a float
         return f"{type_} {where}: too large a number"
     return f"{type_} {where}: {err.get('msg', 'invalid')}"
