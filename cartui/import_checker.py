@@ -138,6 +138,9 @@ def check_file(path: str, product_names: Mapping[str, str], out: BinaryIO) -> No
             for first_number, raw_lines, done_bytes in _batches(file):
                 lines, error = reader.read(first_number, raw_lines)
                 rows = importer.check(lines)
+                # marshal writes an object that is held elsewhere as a reference it
+                # must remember: without the lines, most of the rows' are not.
+                del lines
                 if rows:
                     send(ROWS, marshal.dumps(rows), done_bytes)
                 if error is not None:

@@ -242,7 +242,9 @@ def test_data_and_metadata_are_stored_compact_with_extra_metadata_kept(service, 
 
 def bad_line_cases():
     cart = good_cart()
-    yield "not JSON", b'{"stream_id": "cart-a", ', "not valid JSON"
+    # Where in the line, as in a file of one line: the line's newline is no "line 2".
+    yield "not JSON", b'{"stream_id": "cart-a", ', \
+        "not valid JSON (unexpected end of data: line 1 column 25 (char 24))"
     yield "not an object", b"[1, 2]", "a line must be a JSON object"
     yield "missing field", {k: v for k, v in cart[1].items() if k != "recorded_at"}, \
         "missing field 'recorded_at'"
