@@ -54,6 +54,11 @@ HISTORY, CARTS, EVENTS, APP = "History", "Carts", "Events", "App"
 # The stored projections may trail the head by this many events before the app
 # catches them up in a worker (a fold of that many events takes a few milliseconds).
 CATCH_UP_AFTER = 1000
+# An edit runs on the screen's thread, so the screen is frozen while it waits for
+# another process's write lock (a large import, say): it waits this long, not the
+# command line's 5 s, then says the database is busy. Single commands of other
+# processes hold the lock for milliseconds.
+EDIT_LOCK_WAIT_SECONDS = 0.5
 
 # Every key of the main screen, by help section. The footer, the help screen
 # and the command palette are all built from this one table, so they never drift.
@@ -602,9 +607,9 @@ class CartuiApp(App):
             self.say(f"{exc}: {hint}" if hint else str(exc), title="Refused", severity="error")
             return None
         except StoreBusy:
-            self.say("Another process held the database for too long, so the change was "
-                     "not saved. Nothing was lost: the log is as it was. Try again.",
-                     title="Busy", severity="error")
+            self.say("Another process is writing to the database (an import, say), so the "
+                     "change was not saved. Nothing was lost: the log is as it was. Try again "
+                     "once it is done.", title="Busy", severity="error")
             return None
         except ConcurrencyError:
             self.say("Another process kept changing this cart, so the change was not "
@@ -1002,12 +1007,17 @@ def _reason(exc: BaseException) -> object:
     return exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
 
 
+def open_app_store(db_path: Path, **options) -> EventStore:
+    """The app's own connection to the database (its workers open their own)."""
+    return EventStore(db_path, busy_timeout=EDIT_LOCK_WAIT_SECONDS, **options)
+
+
 def run_app(db_path: Path) -> int:
     """Open the full-screen app on a database (created if missing); its exit status.
     A database that turns out unreadable is raised once the app has left."""
     from ..resources import load_catalog
 
-    store = EventStore(db_path)
+    store = open_app_store(db_path)
     try:
         catalog = load_catalog()
         service = CartService(store, catalog)

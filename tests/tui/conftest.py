@@ -14,7 +14,7 @@ from cartui.projections.projector import Projector
 from cartui.resources import load_catalog
 from cartui.service import CartService
 from cartui.store import EventStore
-from cartui.tui.app import CartuiApp
+from cartui.tui.app import CartuiApp, open_app_store
 
 # The demo week ends on Sunday 2026-01-11; "now" is the Monday after.
 NOW = datetime(2026, 1, 12, 9, 0, tzinfo=timezone.utc)
@@ -61,7 +61,7 @@ def empty_db(tmp_path) -> Path:
 
 def make_app(db_path: Path, **options) -> CartuiApp:
     """The app on a database, with every source of variation pinned."""
-    store = EventStore(db_path, clock=StepClock(), synchronous="NORMAL")
+    store = open_app_store(db_path, clock=StepClock(), synchronous="NORMAL")
     catalog = load_catalog()
     service = CartService(store, catalog, new_id=numbered_ids())
     options.setdefault("cursor_blink", False)

@@ -472,7 +472,7 @@ async def test_edits_are_refused_in_the_past_and_say_how_to_return(demo_app):
 
 @pytest.mark.parametrize("failure, told", [
     (ConcurrencyError("stream moved on"), "kept changing this cart"),
-    (StoreBusy("the database stayed locked"), "held the database for too long"),
+    (StoreBusy("the database stayed locked"), "Another process is writing"),
     (StoreError("cannot write to try.db: attempt to write a readonly database"), "readonly"),
 ])
 async def test_a_write_that_fails_tells_the_user_and_loses_nothing(demo_app, monkeypatch,
@@ -487,6 +487,29 @@ async def test_a_write_that_fails_tells_the_user_and_loses_nothing(demo_app, mon
         await settle(pilot)
         assert demo_app.store.head_position() == head
         assert any(told in n and "Nothing was" in n for n in notices(demo_app))
+
+
+async def test_an_edit_while_another_process_writes_is_refused_at_once_and_lands_after(
+        demo_app, demo_db):
+    other = sqlite3.connect(demo_db, isolation_level=None)  # an import's, say
+    try:
+        other.execute("BEGIN IMMEDIATE")  # holds the write lock
+        async with demo_app.run_test(size=(120, 35), notifications=True) as pilot:
+            await settle(pilot)
+            # The screen is frozen while an edit waits for the lock: not for 5 s.
+            assert demo_app.store.conn.execute("PRAGMA busy_timeout").fetchone()[0] <= 1000
+            head = demo_app.store.head_position()
+            await pilot.press("n", "enter")
+            await settle(pilot)
+            assert demo_app.store.head_position() == head
+            assert any("Another process is writing" in n and "Nothing was lost" in n
+                       for n in notices(demo_app))
+            other.execute("ROLLBACK")
+            await pilot.press("n", "enter")
+            await settle(pilot)
+            assert demo_app.store.head_position() == head + 1
+    finally:
+        other.close()
 
 
 async def test_a_database_found_unreadable_ends_the_app_quietly_for_the_cli_to_say(
