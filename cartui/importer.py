@@ -535,7 +535,7 @@ def _json_error(number: int, raw: bytes) -> ImportFileError:
         orjson.loads(raw.rstrip(b"\r\n"))
     except orjson.JSONDecodeError as exc:
         return ImportFileError(number, f"not valid JSON ({exc})")
-    raise AssertionError("a line that failed to parse cannot parse without its newline")
+    return ImportFileError(number, "not valid JSON")
 
 def _fields_error(number: int, obj: dict) -> ImportFileError:
     unknown = sorted(obj.keys() - _ALLOWED)
