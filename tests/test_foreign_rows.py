@@ -134,6 +134,23 @@ def test_a_recorded_at_that_is_no_time_is_reported_and_not_inherited(run_cli, sh
     assert run_cli("show", "cart-x", "--db", shop).status == 0
 
 
+@pytest.mark.parametrize("other_form", [
+    "2031-01-01T00:00:00Z", "2031-01-01T00:00:00+02:00", "2031-01-01T00:00:00",
+    "2031-01-01T00:00:00.5Z", "2031-01-01T00:00:00garbage",
+], ids=["no fraction", "an offset", "no zone", "a short fraction", "garbage after the second"])
+def test_a_later_time_in_another_form_is_followed_in_the_stores_own(run_cli, shop, other_form):
+    """Time never runs backwards in position order, and cartui writes its own form only."""
+    bad = insert_foreign(shop, "'cart-x'", "'{\"customer\":null}'", f"'{other_form}'",
+                         event_id="f1")
+    assert run_cli("add", "cart-x", "COF-ESP-1KG", "--db", shop).status == 0
+    assert run_cli("new", "--cart", "cart-later", "--db", shop).status == 0
+    with EventStore(shop) as store:
+        times = [r.recorded_at for r in store.read_all(bad + 1)]
+        assert store.head_recorded_at() == times[-1]
+    assert times == ["2031-01-01T00:00:01.000000Z"] * 2
+    assert other_form < times[0]
+
+
 @pytest.mark.parametrize("version", [1.5, "abc"])
 def test_a_version_that_is_no_whole_number_is_reported(run_cli, shop, version):
     """SQLite keeps 1.5 and 'abc' in an INTEGER column (CHECK (version >= 1) holds
