@@ -537,6 +537,7 @@ def _json_error(number: int, raw: bytes) -> ImportFileError:
         return ImportFileError(number, f"not valid JSON ({exc})")
     return ImportFileError(number, "not valid JSON")
 
+
 def _fields_error(number: int, obj: dict) -> ImportFileError:
     unknown = sorted(obj.keys() - _ALLOWED)
     if unknown:
