@@ -489,7 +489,7 @@ async def test_a_write_that_fails_tells_the_user_and_loses_nothing(demo_app, mon
         assert any(told in n and "Nothing was" in n for n in notices(demo_app))
 
 
-async def test_an_edit_while_another_process_writes_is_refused_at_once_and_lands_after(
+async def test_an_edit_while_another_process_writes_is_refused_without_a_long_freeze_and_lands_after(
         demo_app, demo_db):
     other = sqlite3.connect(demo_db, isolation_level=None)  # an import's, say
     try:
