@@ -21,7 +21,8 @@ import orjson
 from .rows import all_rows_of, rows_of, text_of
 from .schema import EVENT_ID_EXPR, LEGACY_SCHEMA_SQL, SCHEMA_SQL, STREAM_VERSION_INDEX
 from .timestamps import (
-    REAL_TIME, format_timestamp, normalize_timestamp, utc_now, utc_now_text,
+    REAL_TIME, STORE_FORM_OF_REAL_TIME, format_timestamp, normalize_timestamp, utc_now,
+    utc_now_text,
 )
 
 ANY = None  # expected_version: append whatever the stream's version
@@ -670,15 +671,10 @@ _NEXT_POSITION_AND_VERSION = """
 # and a row another program wrote may hold any text, which must not become the
 # time of every later append ("garbage" sorts after every date, "2026-13-45T10:00Z"
 # after every day of 2026). It walks the recorded_at index down from its top, which
-# holds a time but in such a log. Only the store's own form is taken as it is: a
-# real time to the second in another form ("2031-01-01T00:00:00Z", "...+02:00",
-# "...garbage") gives the store-form time of the next second, which sorts after
-# it, so that an append records neither the other form nor its garbage.
+# holds a time but in such a log; a time in another form is taken in the store's.
 _HEAD_TIME_SQL = (
-    "SELECT CASE WHEN recorded_at GLOB '????-??-??T??:??:??.[0-9][0-9][0-9][0-9][0-9][0-9]Z' "
-    "THEN recorded_at ELSE strftime('%Y-%m-%dT%H:%M:%S', julianday(substr(recorded_at, 1, 19)), "
-    "'+1 second') || '.000000Z' END "
-    "FROM events WHERE recorded_at <= '9999-12-31T23:59:59.999999Z' "
+    f"SELECT {STORE_FORM_OF_REAL_TIME} FROM events "
+    "WHERE recorded_at <= '9999-12-31T23:59:59.999999Z' "
     f"AND {REAL_TIME} ORDER BY recorded_at DESC LIMIT 1")
 _HEAD_TIME = f"COALESCE(({_HEAD_TIME_SQL}), '')"
 _INSERT_ONE_SQL = f"""

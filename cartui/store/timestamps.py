@@ -18,10 +18,16 @@ TIMESTAMP_LIKE = (
     "AND recorded_at >= '0001' "
     "AND strftime('%Y-%m-%dT%H', julianday(substr(recorded_at, 1, 10) || ' ' "
     "|| substr(recorded_at, 12, 2) || ':00')) IS substr(recorded_at, 1, 13))")
-# Wholly a time to the second: the one time an append may take from the log.
+# Wholly a time to the second: the only rows an append may take its time from.
 REAL_TIME = ("(recorded_at >= '0001' AND strftime('%Y-%m-%dT%H:%M:%S', "
              "julianday(substr(recorded_at, 1, 19))) IS substr(recorded_at, 1, 19))")
-
+# Such a row's time as an append records it: its own text in the store's form, else
+# ("2031-01-01T00:00:00Z", "...+02:00", "...garbage") the store form of the next
+# second, which still sorts after that text, so that cartui never writes another form.
+STORE_FORM_OF_REAL_TIME = (
+    "CASE WHEN recorded_at GLOB '????-??-??T??:??:??.[0-9][0-9][0-9][0-9][0-9][0-9]Z' "
+    "THEN recorded_at ELSE strftime('%Y-%m-%dT%H:%M:%S', julianday(substr(recorded_at, 1, 19)), "
+    "'+1 second') || '.000000Z' END")
 
 
 def format_timestamp(moment: datetime) -> str:
