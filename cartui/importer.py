@@ -468,10 +468,16 @@ class _Importer:
     def check(self, lines: list[Line]) -> list[tuple]:
         """The rows of these lines, checked; ImportFileError on the first bad one."""
         fast = self.fast
-        # Stored before the import or by an earlier batch (this transaction sees its own rows).
-        known_ids = set() if fast else self.store.stored_event_ids([line[8] for line in lines])
-        rows = []
         tallies = self.tallies
+        if not fast:
+            # Stored before the import or by an earlier batch (this transaction sees its own rows).
+            known_ids = self.store.stored_event_ids([line[8] for line in lines])
+            # The carts met first in this batch, asked for at once: most are new, and
+            # need no load (_stored_tally).
+            unseen = {line[1] for line in lines}.difference(tallies)
+            for stream_id in unseen.difference(self.store.streams_with_events(unseen)):
+                tallies[stream_id] = CartTally(stream_id)
+        rows = []
         last_time = self.last_time
         position = self.next_position
         for number, stream_id, version, type_, schema_version, data, metadata, recorded_at, \

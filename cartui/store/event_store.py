@@ -559,6 +559,13 @@ class EventStore:
                 f"SELECT {EVENT_ID_EXPR} FROM events WHERE {EVENT_ID_EXPR} IN ({marks})", chunk))
         return found
 
+    def streams_with_events(self, stream_ids: Iterable[str]) -> set[str]:
+        """Which of these streams hold an event (the others are new): one query,
+        one index lookup each."""
+        return {row[0] for row in self.conn.execute(
+            "SELECT value FROM json_each(?) WHERE EXISTS "
+            "(SELECT 1 FROM events WHERE stream_id = value)", (orjson.dumps(list(stream_ids)).decode(),))}
+
     def stream_version(self, stream_id: str) -> int:
         return self.conn.execute(
             "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?", (stream_id,)
