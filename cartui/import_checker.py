@@ -1,4 +1,4 @@
-"""The checks of a large import into an empty log, in a process of their own.
+"""The checks of a large import, in a process of their own.
 
 An import spends most of its time in Python, reading and checking lines, and
 the rest in SQLite, inserting them. In one process the two share one
@@ -7,13 +7,21 @@ interpreter lock, so they mostly take turns. Here a child process
 importer's own code, and hands over the checked rows while the parent
 inserts the batch before: the two run at once, on two cores.
 
-The child reads the catalog's product names and the importer's batch and read
-sizes (JSON, on its stdin) and writes frames to its stdout, each a header
-(kind, length of the payload, bytes of the file read so far) and a payload:
-- ROWS: the rows as `_Importer.check` makes them (positions from 1), in
-  `marshal`, the fastest way between two processes of the same Python;
+Into an empty log the child assumes every line is new. Into a log with
+events it opens the database itself and checks against the stored carts and
+event ids, in one read transaction. The parent starts it while holding the
+write lock, so that is the log the rows go into (the parent still checks
+that the first row's position follows its head).
+
+The child reads its settings (the catalog, the database or null, the
+importer's batch and read sizes: JSON, on its stdin) and writes frames to its
+stdout, each a header (kind, length of the payload, bytes of the file read so
+far) and a payload:
+- ROWS: the rows as `_Importer.check` makes them, in `marshal`, the fastest
+  way between two processes of the same Python;
 - BAD_LINE: the first bad line's number and reason, as JSON; nothing follows;
-- END: the file is checked, every row sent.
+- END: the file is checked, every row sent; the number of lines skipped as
+  stored or repeated, as JSON.
 A child that dies without its END (killed, say) is a CheckerFailed.
 """
 
@@ -24,10 +32,15 @@ import struct
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
-from typing import BinaryIO, Iterator, Mapping
+from typing import BinaryIO, Iterator
 
 import orjson
+
+from .domain import Catalog
+from .store import EventStore
 
 ROWS, BAD_LINE, END = b"R", b"E", b"."
 HEADER = struct.Struct("<cIQ")  # kind, payload length, bytes of the file read
@@ -43,12 +56,14 @@ class CheckerProcess:
 
     def __init__(self, process: subprocess.Popen) -> None:
         self.process = process
+        self.skipped = 0  # lines already stored or repeated: known once batches() ends
 
     @classmethod
-    def start(cls, path: Path, product_names: Mapping[str, str], batch_lines: int,
-              read_bytes: int) -> "CheckerProcess | None":
-        """The child checking `path`, reading it as the importer here would, or None
-        where no Python can be started."""
+    def start(cls, path: Path, catalog: Catalog, batch_lines: int, read_bytes: int,
+              database: str | None = None) -> "CheckerProcess | None":
+        """The child checking `path`, reading it as the importer here would, against
+        the events of `database` (None: an empty log), or None where no Python can
+        be started."""
         if not sys.executable:
             return None
         # It imports what this process imports, from where this process found it; in
@@ -65,8 +80,9 @@ class CheckerProcess:
             return None
         checker = cls(process)
         try:
-            process.stdin.write(orjson.dumps({"product_names": dict(product_names),
-                                              "batch_lines": batch_lines, "read_bytes": read_bytes}))
+            process.stdin.write(orjson.dumps({
+                "catalog": [asdict(product) for product in catalog.values()], "database": database,
+                "batch_lines": batch_lines, "read_bytes": read_bytes}))
             process.stdin.close()
         except OSError:  # it died at once; batches() says so
             pass
@@ -92,6 +108,7 @@ class CheckerProcess:
                 line, reason = orjson.loads(payload)
                 raise ImportFileError(line, reason)
             elif kind == END:
+                self.skipped = orjson.loads(payload)
                 return
             else:
                 raise CheckerFailed()
@@ -106,13 +123,15 @@ class CheckerProcess:
 
 # -- the child ---------------------------------------------------------------------------------
 
-def check_file(path: str, product_names: Mapping[str, str], out: BinaryIO) -> None:
-    """Check the lines of `path` for an empty log and write the frames to `out`.
+def check_file(path: str, catalog: Catalog, database: str | None, out: BinaryIO) -> None:
+    """Check the lines of `path` against the events of `database` (None: an empty
+    log) and write the frames to `out`.
 
     A thread writes them, so the checks go on while the parent is busy
     inserting and the pipe is full."""
     from .gc_pause import cycle_collector_paused
     from .importer import ImportFileError, _batches, _Importer, _LineReader
+    from .service import CartService
 
     frames: queue.Queue = queue.Queue(maxsize=_FRAMES_AHEAD)
 
@@ -130,11 +149,12 @@ def check_file(path: str, product_names: Mapping[str, str], out: BinaryIO) -> No
     def send(kind: bytes, payload: bytes, done_bytes: int) -> None:
         frames.put(HEADER.pack(kind, len(payload), done_bytes) + payload)
 
-    reader = _LineReader(product_names)
-    importer = _Importer(None, None)
+    reader = _LineReader(catalog.names())
     done_bytes = 0
     try:
-        with open(path, "rb") as file, cycle_collector_paused():
+        with open(path, "rb") as file, cycle_collector_paused(), \
+                _stored_log(database) as store:
+            importer = _Importer(store, None if store is None else CartService(store, catalog))
             for first_number, raw_lines, done_bytes in _batches(file):
                 lines, error = reader.read(first_number, raw_lines)
                 rows = importer.check(lines)
@@ -145,7 +165,7 @@ def check_file(path: str, product_names: Mapping[str, str], out: BinaryIO) -> No
                     send(ROWS, marshal.dumps(rows), done_bytes)
                 if error is not None:
                     raise error
-        send(END, b"", done_bytes)
+        send(END, orjson.dumps(importer.skipped), done_bytes)
     except ImportFileError as error:
         send(BAD_LINE, orjson.dumps([error.line, error.reason]), done_bytes)
     finally:
@@ -153,12 +173,23 @@ def check_file(path: str, product_names: Mapping[str, str], out: BinaryIO) -> No
         writer.join()
 
 
+@contextmanager
+def _stored_log(database: str | None) -> Iterator[EventStore | None]:
+    """The database's log as it stands now, to the end of the block; None for none."""
+    if database is None:
+        yield None
+        return
+    with EventStore(database) as store, store.read_transaction():
+        yield store
+
+
 def main() -> None:
     from . import importer
 
     settings = orjson.loads(sys.stdin.buffer.read())
     importer.BATCH_LINES, importer.READ_BYTES = settings["batch_lines"], settings["read_bytes"]
-    check_file(sys.argv[1], settings["product_names"], sys.stdout.buffer)
+    check_file(sys.argv[1], Catalog.from_records(settings["catalog"]), settings["database"],
+               sys.stdout.buffer)
 
 
 if __name__ == "__main__":

@@ -186,13 +186,15 @@ def import_file(store: EventStore, service: CartService, path: str | Path,
 
     Into an empty database the import takes a fast path that looks nothing
     up: no stored streams, no stored ids; the store builds some indexes at
-    the end. A large file is checked in another process meanwhile (see
-    import_checker), so checks and inserts run on two cores. A file that
-    fails on that path may hold a duplicate event_id (to be skipped, not
-    refused: the unique index finds it on insert, or when it is built), so
-    it is imported again on the careful path, which decides.
-    Only files with such duplicates or errors pay twice. A pipe (/dev/stdin,
-    say) cannot be read twice, so it takes the careful path at once.
+    the end. Into one with events it looks up the stored carts and ids. A
+    large file is checked in another process meanwhile (see import_checker),
+    so checks and inserts run on two cores. A file that fails on the fast
+    path, or in the other process, may hold a duplicate event_id (to be
+    skipped, not refused: the unique index finds it on insert, or when it is
+    built, and the other process does not see the rows of earlier batches),
+    so it is imported again on the careful path, here, which decides. Only
+    files with such duplicates or errors pay twice. A pipe (/dev/stdin, say)
+    cannot be read twice, so it takes the careful path at once.
     """
     path = Path(path)
     with cycle_collector_paused():  # it would walk every cart tally again and again
@@ -211,15 +213,18 @@ class _FastPathFailed(Exception):
 def _import_path(store: EventStore, service: CartService, path: Path,
                  progress: Progress | None, fast: bool) -> ImportResult:
     total_bytes = path.stat().st_size
-    checker = None  # started first, while the transaction begins: it has a Python to start
-    if fast and total_bytes >= CHECK_ELSEWHERE_BYTES and store.head_position() == 0:
-        checker = CheckerProcess.start(path, service.product_names, BATCH_LINES, READ_BYTES)
+    checker = None
     bulk = False
     try:
         with path.open("rb") as file, \
                 _transaction(store, fast, total_bytes // _FEWEST_BYTES_PER_LINE,
                              fast and _event_ids_ascending(file)) as bulk:
-            if bulk and checker is not None:
+            if fast and total_bytes >= CHECK_ELSEWHERE_BYTES and (bulk or store.path != ":memory:"):
+                # Started under the write lock: into a log with events, the checker
+                # reads the stored carts and ids as this transaction found them.
+                checker = CheckerProcess.start(path, service.catalog, BATCH_LINES, READ_BYTES,
+                                               None if bulk else store.path)
+            if checker is not None:
                 return _insert_checked_elsewhere(store, checker, total_bytes, progress)
             reader = _LineReader(service.product_names)
             importer = _Importer(None if bulk else store, service)
@@ -233,7 +238,7 @@ def _import_path(store: EventStore, service: CartService, path: Path,
                 if progress is not None:
                     progress(done_bytes, max(total_bytes, done_bytes))
     except (ImportFileError, ConcurrencyError, CheckerFailed):
-        if bulk:
+        if bulk or checker is not None:
             raise _FastPathFailed() from None
         raise
     finally:
@@ -244,14 +249,20 @@ def _import_path(store: EventStore, service: CartService, path: Path,
 
 def _insert_checked_elsewhere(store: EventStore, checker: CheckerProcess, total_bytes: int,
                               progress: Progress | None) -> ImportResult:
-    """Insert the rows the checking process hands over, into an empty log."""
-    appended = 0
+    """Insert the rows the checking process hands over (ConcurrencyError if it
+    checked them against another log than this transaction's)."""
+    first_position = position = store.head_position() + 1
     for rows, done_bytes in checker.batches():
+        if rows[0][0] != position:
+            raise ConcurrencyError(f"the rows were checked for position {rows[0][0]} on, "
+                                   f"the log is at {position - 1}")
         store.insert_rows(rows)
-        appended += len(rows)
+        position += len(rows)
         if progress is not None:
             progress(done_bytes, max(total_bytes, done_bytes))
-    return ImportResult(appended, 0, 1, appended) if appended else ImportResult(0, 0)
+    if position == first_position:
+        return ImportResult(0, checker.skipped)
+    return ImportResult(position - first_position, checker.skipped, first_position, position - 1)
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 import json
 import os
+import sqlite3
 
 import orjson
 import pytest
@@ -54,12 +55,13 @@ def service(tmp_db):
     service.store.close()
 
 
-@pytest.fixture(params=["empty", "empty, checked in another process", "with events"])
+@pytest.fixture(params=["empty", "empty, checked in another process", "with events",
+                        "with events, checked in another process"])
 def target(request, tmp_db, monkeypatch):
-    """The database an import goes into: empty (the fast path, for a large file with its
-    checks in another process) or holding another cart."""
+    """The database an import goes into: empty (the fast path) or holding another cart,
+    with the checks of the file here or, as for a large file, in another process."""
     failures = []
-    if request.param == "empty, checked in another process":
+    if request.param.endswith("checked in another process"):
         monkeypatch.setattr(importer, "CHECK_ELSEWHERE_BYTES", 0)  # any file is large
         batches = CheckerProcess.batches
 
@@ -71,7 +73,7 @@ def target(request, tmp_db, monkeypatch):
                 raise
 
         monkeypatch.setattr(CheckerProcess, "batches", batches_that_must_not_fail)
-    if request.param == "with events":
+    if request.param.startswith("with events"):
         with EventStore(tmp_db) as store:
             CartService(store, load_catalog()).create_cart("cart-other", "Grace")
     yield tmp_db
@@ -463,7 +465,7 @@ def test_the_checking_process_hands_over_the_rows_as_checked_and_names_the_first
     lines = [*good_cart("cart-1"), event("cart-2", 1, "CartCreated", {"customer": "Ada"}),
              event("cart-2", 2, "ItemRemoved", {"sku": "COF-ESP-1KG"}), *good_cart("cart-3")]
     file = write_lines(tmp_path / "f.jsonl", lines)
-    checker = CheckerProcess.start(file, load_catalog().names(), batch_lines=3, read_bytes=1 << 20)
+    checker = CheckerProcess.start(file, load_catalog(), batch_lines=3, read_bytes=1 << 20)
     batches = []
     try:
         with pytest.raises(ImportFileError) as raised:
@@ -475,6 +477,80 @@ def test_the_checking_process_hands_over_the_rows_as_checked_and_names_the_first
     assert [len(rows) for rows in batches] == [3]  # nothing of the bad line's batch
     assert batches[0][0] == (1, "cart-1", 1, "CartCreated", 1, '{"customer":"Ada"}',
                              orjson.dumps(lines[0]["metadata"]).decode(), lines[0]["recorded_at"])
+
+
+def imported_here_and_elsewhere(tmp_path, monkeypatch, history, lines):
+    """The logs after importing `lines` into two databases holding `history` (events
+    as import lines): checked in this process, and in another while nothing may be
+    checked here. And the second import's result."""
+    file = write_lines(tmp_path / "f.jsonl", lines)
+    here, elsewhere = tmp_path / "here.db", tmp_path / "elsewhere.db"
+    for db in (here, elsewhere):
+        with EventStore(db) as store:
+            import_file(store, CartService(store, load_catalog()),
+                        write_lines(tmp_path / "history.jsonl", history))
+    with EventStore(here) as store:
+        import_file(store, CartService(store, load_catalog()), file)
+    monkeypatch.setattr(importer, "CHECK_ELSEWHERE_BYTES", 0)
+    monkeypatch.setattr(importer._LineReader, "read", lambda *_: pytest.fail("checked here"))
+    with EventStore(elsewhere) as store:
+        result = import_file(store, CartService(store, load_catalog()), file)
+    return log_of(here), log_of(elsewhere), result
+
+
+def test_a_large_import_into_a_database_with_events_is_checked_in_another_process(
+        tmp_path, monkeypatch):
+    """The checking process reads the stored carts and event ids itself."""
+    stored = good_cart("cart-a")[:2]
+    lines = [good_cart("cart-a")[1],  # stored: skipped
+             *good_cart("cart-a")[2:],  # continue the stored cart
+             *good_cart("cart-b")]
+    here, elsewhere, result = imported_here_and_elsewhere(tmp_path, monkeypatch, stored, lines)
+    assert elsewhere == here
+    assert (result.appended, result.skipped, result.first_position, result.last_position) == (
+        6, 1, 3, 8)
+
+
+def test_a_large_import_that_breaks_a_rule_of_a_stored_cart_names_the_line(tmp_path,
+                                                                          monkeypatch):
+    stored = good_cart("cart-a")  # checked out
+    lines = [*good_cart("cart-b"), event("cart-a", 5, "ItemAdded", espresso())]
+    monkeypatch.setattr(importer, "CHECK_ELSEWHERE_BYTES", 0)
+    db = tmp_path / "shop.db"
+    with EventStore(db) as store:
+        service = CartService(store, load_catalog())
+        import_file(store, service, write_lines(tmp_path / "history.jsonl", stored))
+        before = log_of(db)
+        with pytest.raises(ImportFileError) as raised:
+            import_file(store, service, write_lines(tmp_path / "f.jsonl", lines))
+    assert (raised.value.line, raised.value.reason) == (
+        5, "ItemAdded of 'cart-a' version 5: cart 'cart-a' is checked out and accepts nothing "
+           "more")
+    assert log_of(db) == before
+
+
+def test_rows_checked_against_an_older_log_are_checked_again_here(tmp_path, monkeypatch):
+    """Another program appended after the checking process read the log, leaving a gap in
+    the positions: its rows would go in under the new head, so they are refused and
+    the file is checked again in this process."""
+    db, older = tmp_path / "shop.db", tmp_path / "older.db"
+    with EventStore(db) as store:
+        import_file(store, CartService(store, load_catalog()),
+                    write_lines(tmp_path / "history.jsonl", good_cart("cart-a")))
+    older.write_bytes(db.read_bytes())  # closed: the WAL is in the file
+    with sqlite3.connect(db, isolation_level=None) as conn:
+        conn.execute("INSERT INTO events VALUES (100, 'cart-z', 1, 'CartCreated', 1, '{}', "
+                     "'{\"event_id\":\"z-1\"}', '2026-01-05T11:00:00.000000Z')")
+    conn.close()
+    start = CheckerProcess.start
+    monkeypatch.setattr(CheckerProcess, "start", lambda path, catalog, lines, size, database:
+                        start(path, catalog, lines, size, str(older)))
+    monkeypatch.setattr(importer, "CHECK_ELSEWHERE_BYTES", 0)
+    with EventStore(db) as store:
+        result = import_file(store, CartService(store, load_catalog()),
+                             write_lines(tmp_path / "f.jsonl", good_cart("cart-b")))
+        assert (result.first_position, result.last_position) == (101, 104)
+        assert [r.position for r in store.read_all(1)] == [1, 2, 3, 4, 100, 101, 102, 103, 104]
 
 
 @pytest.mark.parametrize("python", ["/bin/false", "", "/no/such/python"],
@@ -501,7 +577,8 @@ def test_a_checking_process_that_fails_shows_its_traceback_only_when_debugging(
         monkeypatch.setenv("CARTUI_DEBUG", "1")
     else:
         monkeypatch.delenv("CARTUI_DEBUG", raising=False)
-    checker = CheckerProcess.start(tmp_path / "gone.jsonl", {}, batch_lines=3, read_bytes=1 << 20)
+    checker = CheckerProcess.start(tmp_path / "gone.jsonl", load_catalog(), batch_lines=3,
+                                   read_bytes=1 << 20)
     try:
         with pytest.raises(CheckerFailed):
             list(checker.batches())

@@ -118,19 +118,33 @@ def assert_all_or_nothing(db, before: int, imported: int) -> None:
         assert len(store.stored_event_ids(["cart-000000-1", "cart-014999-4"])) in (0, 2)
 
 
+@pytest.mark.parametrize("checked_elsewhere", [False, True],
+                         ids=["checked in its process", "checked in another process"])
 def test_a_killed_import_into_a_database_with_events_leaves_all_or_nothing(tmp_db, big_file,
-                                                                           popen_cartui):
+                                                                           child_env,
+                                                                           checked_elsewhere):
+    if checked_elsewhere and not Path("/proc/self/cmdline").exists():
+        pytest.skip("finding the checking process needs Linux's /proc")
     path, count = big_file
     with EventStore(tmp_db) as store:
         CartService(store, load_catalog()).create_cart("cart-before")
     wal = tmp_db.with_name(tmp_db.name + "-wal")
     start_size = wal.stat().st_size if wal.exists() else 0
-    importing = popen_cartui("import", path, "--db", tmp_db)
+    threshold = "0" if checked_elsewhere else str(1 << 60)
+    importing = subprocess.Popen([sys.executable, "-c", IMPORTER, str(tmp_db), str(path), threshold],
+                                 stdout=subprocess.PIPE, text=True, env=child_env)
+    assert importing.stdout.readline().startswith("progress")  # a batch is in, uncommitted
+    checkers = checker_processes(path)
+    assert len(checkers) == (1 if checked_elsewhere else 0)
     # Mid-transaction: pages of the open transaction are spilling into the WAL.
     wait_for(lambda: wal.exists() and wal.stat().st_size > start_size + 2_000_000,
              "it wrote anything", importing)
     importing.send_signal(signal.SIGKILL)
-    importing.wait(timeout=30)
+    importing.communicate(timeout=30)
+    deadline = time.monotonic() + 30
+    while checker_processes(path) & checkers:  # it finds its reader gone and ends too
+        assert time.monotonic() < deadline, "the checking process outlived its import"
+        time.sleep(0.01)
     assert_all_or_nothing(tmp_db, 1, count)
     # And the database goes on working: the same import now lands whole.
     with EventStore(tmp_db) as store:

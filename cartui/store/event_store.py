@@ -550,6 +550,16 @@ class EventStore:
 
     # -- reading ---------------------------------------------------------------------------
 
+    @contextmanager
+    def read_transaction(self):
+        """Reads inside see the log as it stood at the first of them, whatever
+        other connections commit meanwhile (WAL: a writer does not wait for it)."""
+        self.conn.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            self.conn.execute("COMMIT")  # ends the read; nothing was written
+
     def stored_event_ids(self, event_ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
         for i in range(0, len(event_ids), 500):
