@@ -202,12 +202,12 @@ def import_file(store: EventStore, service: CartService, path: str | Path,
             return _import_path(store, service, path, progress, fast=False)
         try:
             return _import_path(store, service, path, progress, fast=True)
-        except _FastPathFailed:
+        except _FirstTryFailed:
             return _import_path(store, service, path, progress, fast=False)
 
 
-class _FastPathFailed(Exception):
-    pass
+class _FirstTryFailed(Exception):
+    """The fast path, or the checks in another process, failed: the careful path decides."""
 
 
 def _import_path(store: EventStore, service: CartService, path: Path,
@@ -239,7 +239,7 @@ def _import_path(store: EventStore, service: CartService, path: Path,
                     progress(done_bytes, max(total_bytes, done_bytes))
     except (ImportFileError, ConcurrencyError, CheckerFailed):
         if bulk or checker is not None:
-            raise _FastPathFailed() from None
+            raise _FirstTryFailed() from None
         raise
     finally:
         if checker is not None:
