@@ -49,7 +49,7 @@ from .store import ConcurrencyError, EventStore, UndecodableEvent, decode_event,
 from .wording import many
 
 BATCH_LINES = 4000
-# A file this large, into an empty log, is checked in another process (import_checker):
+# A file this large is checked in another process (import_checker):
 # starting it takes a quarter of a second, which two cores win back after about this much.
 CHECK_ELSEWHERE_BYTES = 20 << 20
 # An exported line takes 270 bytes or more (a CartCreated with its uuids): the store
