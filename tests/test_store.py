@@ -332,6 +332,24 @@ def test_data_version_moves_when_another_connection_commits_and_not_for_our_own_
     assert store.data_version() == moved
 
 
+def test_a_read_transaction_sees_the_log_as_it_stood_while_another_connection_appends(db, store):
+    store.append("c1", [created("e1")], NO_STREAM)
+    with EventStore(db) as other:
+        with store.read_transaction():
+            assert store.head_position() == 1
+            other.append("c1", [added("e2")], 1)  # the writer does not wait for the reader
+            assert store.head_position() == 1
+            assert store.stored_event_ids(["e1", "e2"]) == {"e1"}
+        assert store.head_position() == 2
+
+
+def test_streams_with_events_names_the_stored_ones(store):
+    store.append("c1", [created("e1")], NO_STREAM)
+    store.append("c 2", [created("e2")], NO_STREAM)
+    assert store.streams_with_events(["c1", "c 2", "c3", 'c"4']) == {"c1", "c 2"}
+    assert store.streams_with_events([]) == set()
+
+
 # -- snapshots and loading ------------------------------------------------------------------
 
 def history(service: CartService) -> None:
