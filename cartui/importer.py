@@ -219,9 +219,10 @@ def _import_path(store: EventStore, service: CartService, path: Path,
         with path.open("rb") as file, \
                 _transaction(store, fast, total_bytes // _FEWEST_BYTES_PER_LINE,
                              fast and _event_ids_ascending(file)) as bulk:
-            if fast and total_bytes >= CHECK_ELSEWHERE_BYTES and (bulk or store.path != ":memory:"):
+            if fast and total_bytes >= CHECK_ELSEWHERE_BYTES and (bulk or store.in_wal_mode()):
                 # Started under the write lock: into a log with events, the checker
-                # reads the stored carts and ids as this transaction found them.
+                # reads the stored carts and ids as this transaction found them
+                # (in WAL mode: a reader would hold up this writer otherwise).
                 checker = CheckerProcess.start(path, service.catalog, BATCH_LINES, READ_BYTES,
                                                None if bulk else store.path)
             if checker is not None:

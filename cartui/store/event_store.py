@@ -363,6 +363,12 @@ class EventStore:
             if rollback_journal:
                 self._set_journal_mode("wal")  # failing that, the next open sets it
 
+    def in_wal_mode(self) -> bool:
+        """Whether other connections can read while this one writes. An in-memory
+        database, or a file on a file system without WAL's shared memory, has a
+        rollback journal instead, where a reader holds up a writer."""
+        return self.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
     def _set_journal_mode(self, mode: str) -> bool:
         """Whether the file is in `mode` now; leaving WAL needs the file to ourselves."""
         try:
