@@ -600,13 +600,11 @@ def demo(app: App, seed: int | None, cart_count: int | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def catalog(app: App, as_json: bool) -> None:
     """List the products a cart accepts."""
-    products = list(app.catalog.values())
     if as_json:
-        _echo_json([{"sku": p.sku, "name": p.name, "price_cents": p.price_cents,
-                     "category": p.category} for p in products])
+        _echo_json(app.catalog.records())
         return
     rows = [("SKU", "Product", "Price", "Category")]
-    rows += [(p.sku, p.name, money(p.price_cents), p.category) for p in products]
+    rows += [(p.sku, p.name, money(p.price_cents), p.category) for p in app.catalog.values()]
     for line in table(rows, right={2}):
         click.echo(line)
 

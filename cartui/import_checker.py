@@ -33,7 +33,6 @@ import subprocess
 import sys
 import threading
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
@@ -81,7 +80,7 @@ class CheckerProcess:
         checker = cls(process)
         try:
             process.stdin.write(orjson.dumps({
-                "catalog": [asdict(product) for product in catalog.values()], "database": database,
+                "catalog": catalog.records(), "database": database,
                 "batch_lines": batch_lines, "read_bytes": read_bytes}))
             process.stdin.close()
         except OSError:  # it died at once; batches() says so
@@ -130,7 +129,7 @@ def check_file(path: str, catalog: Catalog, database: str | None, out: BinaryIO)
     A thread writes them, so the checks go on while the parent is busy
     inserting and the pipe is full."""
     from .gc_pause import cycle_collector_paused
-    from .importer import ImportFileError, _batches, _Importer, _LineReader
+    from .importer import ImportFileError, _checked_batches, _Importer, _LineReader
     from .service import CartService
 
     frames: queue.Queue = queue.Queue(maxsize=_FRAMES_AHEAD)
@@ -155,16 +154,9 @@ def check_file(path: str, catalog: Catalog, database: str | None, out: BinaryIO)
         with open(path, "rb") as file, cycle_collector_paused(), \
                 _stored_log(database) as store:
             importer = _Importer(store, None if store is None else CartService(store, catalog))
-            for first_number, raw_lines, done_bytes in _batches(file):
-                lines, error = reader.read(first_number, raw_lines)
-                rows = importer.check(lines)
-                # marshal writes an object that is held elsewhere as a reference it
-                # must remember: without the lines, most of the rows' are not.
-                del lines
+            for rows, done_bytes in _checked_batches(file, reader, importer):
                 if rows:
                     send(ROWS, marshal.dumps(rows), done_bytes)
-                if error is not None:
-                    raise error
         send(END, orjson.dumps(importer.skipped), done_bytes)
     except ImportFileError as error:
         send(BAD_LINE, orjson.dumps([error.line, error.reason]), done_bytes)

@@ -229,13 +229,9 @@ def _import_path(store: EventStore, service: CartService, path: Path,
                 return _insert_checked_elsewhere(store, checker, total_bytes, progress)
             reader = _LineReader(service.product_names)
             importer = _Importer(None if bulk else store, service)
-            for first_number, raw_lines, done_bytes in _batches(file):
-                lines, error = reader.read(first_number, raw_lines)
-                rows = importer.check(lines)
+            for rows, done_bytes in _checked_batches(file, reader, importer):
                 if rows:
                     store.insert_rows(rows)
-                if error is not None:
-                    raise error  # after the lines before it: the first bad line wins
                 if progress is not None:
                     progress(done_bytes, max(total_bytes, done_bytes))
     except (ImportFileError, ConcurrencyError, CheckerFailed):
@@ -536,6 +532,21 @@ class _Importer:
                 number, f"cart {stream_id!r} has a gap in its versions ({loaded.gap}), written by "
                         "another program, so this line cannot be checked")
         return CartTally.of(loaded.state)
+
+
+def _checked_batches(file: BinaryIO, reader: _LineReader, importer: _Importer
+                     ) -> Iterator[tuple[list[tuple], int]]:
+    """(the rows of a batch of lines, bytes of the file read so far), each line read
+    and checked; the first bad line's ImportFileError comes after the rows before it."""
+    for first_number, raw_lines, done_bytes in _batches(file):
+        lines, error = reader.read(first_number, raw_lines)
+        rows = importer.check(lines)
+        # marshal (import_checker) records every object held elsewhere as a reference
+        # it must remember: without the lines, most of the rows' are not.
+        del lines
+        yield rows, done_bytes
+        if error is not None:
+            raise error
 
 
 def _recorded_at(number: int, text: object) -> str:

@@ -25,6 +25,11 @@ class Catalog(Mapping[str, Product]):
             for r in records
         )
 
+    def records(self) -> list[dict]:
+        """The products as `from_records` takes them (and `catalog --json` prints them)."""
+        return [{"sku": p.sku, "name": p.name, "price_cents": p.price_cents,
+                 "category": p.category} for p in self._products.values()]
+
     def __getitem__(self, sku: str) -> Product:
         return self._products[sku]
 

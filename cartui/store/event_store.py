@@ -184,7 +184,7 @@ class EventStore:
                 raise ValueError(f"unknown synchronous mode {synchronous!r}")
             self.conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
             self._create_schema()  # first: it refuses a file that is not ours, untouched
-            if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            if not self.in_wal_mode():
                 self._turn_to_wal()
             self._identity = self._file_identity()
         except sqlite3.OperationalError as exc:
@@ -566,21 +566,21 @@ class EventStore:
         finally:
             self.conn.execute("COMMIT")  # ends the read; nothing was written
 
-    def stored_event_ids(self, event_ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        for i in range(0, len(event_ids), 500):
-            chunk = event_ids[i:i + 500]
-            marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self.conn.execute(
-                f"SELECT {EVENT_ID_EXPR} FROM events WHERE {EVENT_ID_EXPR} IN ({marks})", chunk))
-        return found
+    def stored_event_ids(self, event_ids: Iterable[str]) -> set[str]:
+        """Which of these event ids are stored."""
+        return self._stored_values(EVENT_ID_EXPR, event_ids)
 
     def streams_with_events(self, stream_ids: Iterable[str]) -> set[str]:
-        """Which of these streams hold an event (the others are new): one query,
-        one index lookup each."""
+        """Which of these streams hold an event (the others are new)."""
+        return self._stored_values("stream_id", stream_ids)
+
+    def _stored_values(self, indexed: str, values: Iterable[str]) -> set[str]:
+        """The values some row holds in `indexed`, a column or expression with an
+        index: one query, one index lookup each."""
         return {row[0] for row in self.conn.execute(
-            "SELECT value FROM json_each(?) WHERE EXISTS "
-            "(SELECT 1 FROM events WHERE stream_id = value)", (orjson.dumps(list(stream_ids)).decode(),))}
+            f"SELECT value FROM json_each(?) WHERE EXISTS "
+            f"(SELECT 1 FROM events WHERE {indexed} = value)",
+            (orjson.dumps(list(values)).decode(),))}
 
     def stream_version(self, stream_id: str) -> int:
         return self.conn.execute(
