@@ -19,7 +19,8 @@ stdout, each a header (kind, length of the payload, bytes of the file read so
 far) and a payload:
 - ROWS: the rows as `_Importer.check` makes them, in `marshal`, the fastest
   way between two processes of the same Python;
-- BAD_LINE: the first bad line's number and reason, as JSON; nothing follows;
+- BAD_LINE: the first bad line's number, reason and event_id (or null: see
+  ImportFileError), as JSON; nothing follows;
 - END: the file is checked, every row sent; the number of lines skipped as
   stored or repeated, as JSON.
 A child that dies without its END (killed, say) is a CheckerFailed.
@@ -104,8 +105,7 @@ class CheckerProcess:
             if kind == ROWS:
                 yield marshal.loads(payload), done_bytes
             elif kind == BAD_LINE:
-                line, reason = orjson.loads(payload)
-                raise ImportFileError(line, reason)
+                raise ImportFileError(*orjson.loads(payload))
             elif kind == END:
                 self.skipped = orjson.loads(payload)
                 return
@@ -159,7 +159,7 @@ def check_file(path: str, catalog: Catalog, database: str | None, out: BinaryIO)
                     send(ROWS, marshal.dumps(rows), done_bytes)
         send(END, orjson.dumps(importer.skipped), done_bytes)
     except ImportFileError as error:
-        send(BAD_LINE, orjson.dumps([error.line, error.reason]), done_bytes)
+        send(BAD_LINE, orjson.dumps([error.line, error.reason, error.event_id]), done_bytes)
     finally:
         frames.put(None)
         writer.join()

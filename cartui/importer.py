@@ -73,10 +73,13 @@ Line = tuple
 class ImportFileError(Exception):
     """A line of the file is malformed or breaks a rule: nothing was imported."""
 
-    def __init__(self, line: int, reason: str) -> None:
+    def __init__(self, line: int, reason: str, event_id: str | None = None) -> None:
         super().__init__(f"line {line}: {reason}")
         self.line = line
         self.reason = reason
+        # Of a line refused by the checks against its stream: its event_id (a line
+        # whose id is stored already is skipped instead: see _first_try_error_stands).
+        self.event_id = event_id
 
 
 @dataclass(frozen=True)
@@ -193,8 +196,9 @@ def import_file(store: EventStore, service: CartService, path: str | Path,
     skipped, not refused: the unique index finds it on insert, or when it is
     built, and the other process does not see the rows of earlier batches),
     so it is imported again on the careful path, here, which decides. Only
-    files with such duplicates or errors pay twice. A pipe (/dev/stdin, say)
-    cannot be read twice, so it takes the careful path at once.
+    files with such duplicates pay twice: a bad line is named at once when
+    no repeat can come before it (_first_try_error_stands). A pipe
+    (/dev/stdin, say) cannot be read twice, so it takes the careful path at once.
     """
     path = Path(path)
     with cycle_collector_paused():  # it would walk every cart tally again and again
@@ -225,16 +229,21 @@ def _import_path(store: EventStore, service: CartService, path: Path,
                 # (in WAL mode: a reader would hold up this writer otherwise).
                 checker = CheckerProcess.start(path, service.catalog, BATCH_LINES, READ_BYTES,
                                                None if bulk else store.path)
-            if checker is not None:
-                return _insert_checked_elsewhere(store, checker, total_bytes, progress)
-            reader = _LineReader(service.product_names)
-            importer = _Importer(None if bulk else store, service)
-            for rows, done_bytes in _checked_batches(file, reader, importer):
-                if rows:
-                    store.insert_rows(rows)
-                if progress is not None:
-                    progress(done_bytes, max(total_bytes, done_bytes))
-    except (ImportFileError, ConcurrencyError, CheckerFailed):
+            try:
+                if checker is not None:
+                    return _insert_checked_elsewhere(store, checker, total_bytes, progress)
+                reader = _LineReader(service.product_names)
+                importer = _Importer(None if bulk else store, service)
+                for rows, done_bytes in _checked_batches(file, reader, importer):
+                    if rows:
+                        store.insert_rows(rows)
+                    if progress is not None:
+                        progress(done_bytes, max(total_bytes, done_bytes))
+            except ImportFileError as error:
+                if (bulk or checker is not None) and not _first_try_error_stands(store, error):
+                    raise _FirstTryFailed() from None
+                raise
+    except (ConcurrencyError, CheckerFailed):
         if bulk or checker is not None:
             raise _FirstTryFailed() from None
         raise
@@ -242,6 +251,17 @@ def _import_path(store: EventStore, service: CartService, path: Path,
         if checker is not None:
             checker.stop()
     return importer.result()
+
+
+def _first_try_error_stands(store: EventStore, error: ImportFileError) -> bool:
+    """Whether the careful path would name the same line for the same reason, so
+    a bad file is not checked twice. The first try differs from it in one way:
+    it does not know every event_id met before a line, so it cannot skip a
+    repeat. The rows of every line before the bad one are inserted by now,
+    so unless the event_id index was left for the end of a bulk load, none
+    of them was a repeat, and the bad line is one only if its id is stored."""
+    return store.refuses_repeated_event_ids() and (
+        error.event_id is None or not store.stored_event_ids([error.event_id]))
 
 
 def _insert_checked_elsewhere(store: EventStore, checker: CheckerProcess, total_bytes: int,
@@ -473,8 +493,8 @@ class _Importer:
             return ImportResult(0, self.skipped)
         return ImportResult(self.appended, self.skipped, self.first_position, self.next_position - 1)
 
-    def check(self, lines: list[Line]) -> list[tuple]:
-        """The rows of these lines, checked; ImportFileError on the first bad one."""
+    def check(self, lines: list[Line]) -> tuple[list[tuple], ImportFileError | None]:
+        """The rows of these lines, up to the first bad one, and its error (or None)."""
         fast = self.fast
         tallies = self.tallies
         if not fast:
@@ -486,39 +506,45 @@ class _Importer:
             for stream_id in unseen.difference(self.store.streams_with_events(unseen)):
                 tallies[stream_id] = CartTally(stream_id)
         rows = []
+        error = None
         last_time = self.last_time
         position = self.next_position
-        for number, stream_id, version, type_, schema_version, data, metadata, recorded_at, \
-                event_id, event in lines:
-            if not fast:
-                if event_id in known_ids:
-                    self.skipped += 1
-                    continue
-                known_ids.add(event_id)
-            tally = tallies.get(stream_id)
-            if tally is None:
-                tally = tallies[stream_id] = self._stored_tally(number, stream_id)
-            if version != tally.version + 1:
-                raise ImportFileError(
-                    number, f"{type_} of {stream_id!r} version {version} does not continue the "
-                            f"stream, which is at version {tally.version} (expected {tally.version + 1})")
-            try:
-                tally.apply(event)
-            except DomainError as exc:
-                raise ImportFileError(number, f"{type_} of {stream_id!r} version {version}: {exc}") \
-                    from None
-            # Time never runs backwards in position order (the store's contract).
-            if recorded_at > last_time:
-                last_time = recorded_at
-            rows.append((position, stream_id, version, type_, schema_version, data, metadata,
-                         last_time))
-            position += 1
+        try:
+            for number, stream_id, version, type_, schema_version, data, metadata, recorded_at, \
+                    event_id, event in lines:
+                if not fast:
+                    if event_id in known_ids:
+                        self.skipped += 1
+                        continue
+                    known_ids.add(event_id)
+                tally = tallies.get(stream_id)
+                if tally is None:
+                    tally = tallies[stream_id] = self._stored_tally(number, stream_id, event_id)
+                if version != tally.version + 1:
+                    raise ImportFileError(
+                        number, f"{type_} of {stream_id!r} version {version} does not continue the "
+                                f"stream, which is at version {tally.version} (expected "
+                                f"{tally.version + 1})", event_id)
+                try:
+                    tally.apply(event)
+                except DomainError as exc:
+                    raise ImportFileError(
+                        number, f"{type_} of {stream_id!r} version {version}: {exc}", event_id) \
+                        from None
+                # Time never runs backwards in position order (the store's contract).
+                if recorded_at > last_time:
+                    last_time = recorded_at
+                rows.append((position, stream_id, version, type_, schema_version, data, metadata,
+                             last_time))
+                position += 1
+        except ImportFileError as exc:
+            error = exc
         self.last_time = last_time
         self.next_position = position
         self.appended += len(rows)
-        return rows
+        return rows, error
 
-    def _stored_tally(self, number: int, stream_id: str) -> CartTally:
+    def _stored_tally(self, number: int, stream_id: str, event_id: str) -> CartTally:
         if self.fast:
             return CartTally(stream_id)
         loaded = self.service.load(stream_id)
@@ -526,11 +552,12 @@ class _Importer:
             bad = loaded.undecodable[0]
             raise ImportFileError(
                 number, f"cart {stream_id!r} has a stored event that cannot be decoded "
-                        f"(position {bad.position}: {bad.reason}), so this line cannot be checked")
+                        f"(position {bad.position}: {bad.reason}), so this line cannot be checked",
+                event_id)
         if loaded.gap is not None:
             raise ImportFileError(
                 number, f"cart {stream_id!r} has a gap in its versions ({loaded.gap}), written by "
-                        "another program, so this line cannot be checked")
+                        "another program, so this line cannot be checked", event_id)
         return CartTally.of(loaded.state)
 
 
@@ -539,8 +566,9 @@ def _checked_batches(file: BinaryIO, reader: _LineReader, importer: _Importer
     """(the rows of a batch of lines, bytes of the file read so far), each line read
     and checked; the first bad line's ImportFileError comes after the rows before it."""
     for first_number, raw_lines, done_bytes in _batches(file):
-        lines, error = reader.read(first_number, raw_lines)
-        rows = importer.check(lines)
+        lines, unreadable = reader.read(first_number, raw_lines)
+        rows, refused = importer.check(lines)
+        error = refused or unreadable  # a line refused comes before the one unread
         # marshal (import_checker) records every object held elsewhere as a reference
         # it must remember: without the lines, most of the rows' are not.
         del lines

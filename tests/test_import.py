@@ -169,6 +169,19 @@ def test_a_line_repeated_in_the_file_is_skipped(target, tmp_path):
         assert [r.version for r in store.read_all(1, stream_id="cart-a")] == [1, 2, 3, 4]
 
 
+def test_a_repeated_line_that_breaks_the_rules_where_it_stands_is_skipped(target, tmp_path,
+                                                                           monkeypatch):
+    """A first try does not know the ids of earlier batches, and refuses the repeat
+    as a version that does not continue its cart: the careful path skips it."""
+    monkeypatch.setattr(importer, "BATCH_LINES", 2)
+    cart_3 = good_cart("cart-3")
+    lines = [*good_cart("cart-1"), *good_cart("cart-2"), *cart_3, cart_3[3], *good_cart("cart-4")]
+    with EventStore(target) as store:
+        result = import_file(store, CartService(store, load_catalog()),
+                             write_lines(tmp_path / "f.jsonl", lines))
+        assert (result.appended, result.skipped) == (16, 1)
+
+
 def jsonl(events) -> str:
     return "".join(orjson.dumps(e).decode() + "\n" for e in events)
 
@@ -344,6 +357,47 @@ def test_a_rule_broken_after_a_skipped_duplicate_is_still_found(target, tmp_path
     assert log_of(target) == before
 
 
+@pytest.mark.parametrize("bad, message", [
+    (b'{"stream_id": "cart-c", "vers', "not valid JSON"),  # an export cut short
+    (event("cart-c", 2, "ItemRemoved", {"sku": "TEA-EGR-100"}), "is not in cart 'cart-c'")])
+def test_a_bad_file_whose_lines_repeat_no_event_id_is_checked_once(target, tmp_path,
+                                                                    monkeypatch, bad, message):
+    """The careful path would name the same line: a large bad file is not read twice."""
+    monkeypatch.setattr(importer, "BATCH_LINES", 3)  # the bad line after rows inserted
+    lines = [*good_cart("cart-a"), *good_cart("cart-b"), good_cart("cart-c")[0], bad]
+    tries = []
+    import_path = importer._import_path
+    monkeypatch.setattr(importer, "_import_path",
+                        lambda *args, fast: tries.append(fast) or import_path(*args, fast=fast))
+    before = log_of(target)
+    with EventStore(target) as store:
+        with pytest.raises(ImportFileError, match=f"^line 10: .*{message}"):
+            import_file(store, CartService(store, load_catalog()), write_lines(tmp_path / "f.jsonl", lines))
+    assert tries == [True]
+    assert log_of(target) == before
+
+
+@pytest.mark.parametrize("ascending", [True, False])
+@pytest.mark.parametrize("batch_lines", [2, 4000], ids=["batches of 2", "one batch"])
+def test_a_bad_line_after_a_repeated_event_id_is_named_as_the_careful_path_would(
+        tmp_db, tmp_path, monkeypatch, ascending, batch_lines):
+    """A first try does not skip a repeat, so a line after one may fail there only:
+    the careful path decides, whether the repeat is refused as it goes in (ids
+    ascending) or could be found only when the event_id index is built at the end."""
+    monkeypatch.setattr(importer, "BATCH_LINES", batch_lines)
+    ids = iter(sorted(f"id-{n:02d}" for n in range(15))[::1 if ascending else -1])
+    carts = [*good_cart("cart-1"), *good_cart("cart-2"), *good_cart("cart-3"), good_cart("cart-a")[0]]
+    lines = [dict(line, metadata=dict(line["metadata"], event_id=next(ids))) for line in carts]
+    lines += [event("cart-b", 1, "CartCreated", {"customer": None},
+                    event_id=lines[-1]["metadata"]["event_id"]),  # skipped: a repeat
+              event("cart-b", 2, "ItemAdded", espresso(), event_id=next(ids)),  # refused
+              event("cart-b", 3, "ItemRemoved", {"sku": "TEA-EGR-100"}, event_id=next(ids))]
+    with EventStore(tmp_db) as store:
+        with pytest.raises(ImportFileError, match="^line 15: ItemAdded of 'cart-b' version 2 "
+                                                  "does not continue the stream, which is at version 0"):
+            import_file(store, CartService(store, load_catalog()), write_lines(tmp_path / "f.jsonl", lines))
+
+
 def test_an_import_into_an_empty_database_keeps_its_indexes(tmp_db, tmp_path):
     with EventStore(tmp_db) as store:
         indexes = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
@@ -472,9 +526,10 @@ def test_the_checking_process_hands_over_the_rows_as_checked_and_names_the_first
             batches.extend(rows for rows, _ in checker.batches())
     finally:
         checker.stop()
-    assert (raised.value.line, raised.value.reason) == (
-        6, "ItemRemoved of 'cart-2' version 2: sku 'COF-ESP-1KG' is not in cart 'cart-2'")
-    assert [len(rows) for rows in batches] == [3]  # nothing of the bad line's batch
+    assert (raised.value.line, raised.value.reason, raised.value.event_id) == (
+        6, "ItemRemoved of 'cart-2' version 2: sku 'COF-ESP-1KG' is not in cart 'cart-2'",
+        lines[5]["metadata"]["event_id"])
+    assert [len(rows) for rows in batches] == [3, 2]  # and the bad line's batch up to it
     assert batches[0][0] == (1, "cart-1", 1, "CartCreated", 1, '{"customer":"Ada"}',
                              orjson.dumps(lines[0]["metadata"]).decode(), lines[0]["recorded_at"])
 

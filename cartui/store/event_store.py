@@ -570,6 +570,12 @@ class EventStore:
         """Which of these event ids are stored."""
         return self._stored_values(EVENT_ID_EXPR, event_ids)
 
+    def refuses_repeated_event_ids(self) -> bool:
+        """Whether an insert of an event_id already stored fails as it comes: always,
+        but during a bulk load that builds the event_id index at the end."""
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' "
+                                 "AND name = 'events_event_id'").fetchone() is not None
+
     def streams_with_events(self, stream_ids: Iterable[str]) -> set[str]:
         """Which of these streams hold an event (the others are new)."""
         return self._stored_values("stream_id", stream_ids)
