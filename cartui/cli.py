@@ -34,7 +34,7 @@ from .domain import validate_cart_id, validate_customer
 from .domain.errors import DomainError, InvalidInput, RuleViolation
 from .literal import literal
 from .money import money
-from .wording import many
+from .wording import exact_time, full_time, many
 from .service import CartService
 from .store import (
     ConcurrencyError, EventStore, NotUtf8Text, StoreError, UndecodableEvent, is_lock_wait,
@@ -270,7 +270,7 @@ def show(app: App, cart: str, at_position: int | None, at_time: str | None, as_j
     click.echo(f"Cart {cart} · {literal(state.customer or 'anonymous')} · "
                f"{state.status.replace('_', ' ')} · version {state.version}")
     click.echo(f"As of position {loaded.as_of_position:,}"
-               + (f" ({literal(recorded_at)})" if recorded_at else ""))
+               + (f" ({exact_time(recorded_at)})" if recorded_at else ""))
     click.echo()
     if not state.lines:
         click.echo("  (no items)")
@@ -323,7 +323,7 @@ def carts(app: App, as_json: bool) -> None:
         return
     rows = [("Cart", "Customer", "Status", "Items", "Total", "Version", "Last change")]
     rows += [(s.cart_id, s.customer or "anonymous", s.status.replace("_", " "), str(s.item_count),
-              money(s.total_cents), str(s.version), s.last_recorded_at[:19].replace("T", " "))
+              money(s.total_cents), str(s.version), full_time(s.last_recorded_at))
              for s in summaries]
     for line in table(rows, right={3, 4, 5}):
         click.echo(line)
@@ -499,7 +499,7 @@ def projections(app: App, at_position: int | None, at_time: str | None, as_json:
         return
     recorded_at = app.store.recorded_at(figures.as_of_position)
     click.echo(f"Projections as of position {figures.as_of_position:,}"
-               + (f" ({literal(recorded_at)})" if recorded_at else ""))
+               + (f" ({exact_time(recorded_at)})" if recorded_at else ""))
     click.echo()
     click.echo(f"Carts    {figures.carts_open:,} open ({figures.carts_abandoned:,} abandoned: "
                f"quiet for over 60 minutes) · {figures.carts_checked_out:,} checked out")

@@ -626,6 +626,21 @@ def test_show_at_a_time(run_cli, shop):
     assert before_anything.error_lines == ["error: cart 'cart-open' does not exist at position 0"]
 
 
+def test_times_read_the_same_in_show_carts_and_projections(run_cli, shop):
+    """In UTC, said so, in the app's form; `show` and `projections` to the microsecond,
+    which tells apart the events of one second that --at-time chooses between."""
+    recorded = [json.loads(line)["recorded_at"]
+                for line in run_cli("events", "--db", shop).stdout.splitlines()]
+    day, clock = recorded[1][:10], recorded[1][11:-1]  # "2026-01-05", "10:00:00.123456"
+    shown = run_cli("show", "cart-open", "--at", "2", "--db", shop).stdout.splitlines()[1]
+    assert shown == f"As of position 2 ({day} {clock} UTC)"
+    figures = run_cli("projections", "--at", "2", "--db", shop).stdout.splitlines()[0]
+    assert figures == f"Projections as of position 2 ({day} {clock} UTC)"
+    cart_open = next(line for line in run_cli("carts", "--db", shop).stdout.splitlines()
+                     if line.startswith("cart-open"))
+    assert cart_open.endswith(f"{recorded[2][:10]} {recorded[2][11:19]} UTC")
+
+
 # -- events --follow -------------------------------------------------------------------------
 
 class Lines:

@@ -35,6 +35,7 @@ from ..store import (
     ConcurrencyError, EventStore, StoreBusy, StoreError, is_read_only, is_unreadable_database,
     parse_timestamp, utc_now,
 )
+from ..wording import full_time
 from .cursor import AT_THE_EMPTY_WORLD, BIG_STEP, HistoryCursor
 from .palette import CartuiCommands
 from .screens import (
@@ -43,7 +44,7 @@ from .screens import (
 )
 from .widgets.cart_pane import CartPane
 from .widgets.event_log import EventFilter, EventLog, positions_matching
-from .widgets.formatting import count, event_summary, full_time, literal, many, money
+from .widgets.formatting import count, event_summary, literal, many, money
 from .widgets.history_bar import HistoryBar, HistorySlider
 from .widgets.key_bar import KeyBar
 from .widgets.projections_pane import ProjectionsPane

@@ -13,7 +13,8 @@ from textual.widgets import Static
 from ...domain import CURRENT_SCHEMA_VERSION, CartState
 from ...history import EventChange, LineChange
 from ...money import money
-from ..widgets.formatting import exact_time, literal
+from ...wording import exact_time
+from ..widgets.formatting import literal
 from .dialog import Dialog
 
 ARROW = " → "

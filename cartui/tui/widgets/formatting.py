@@ -55,20 +55,6 @@ def day_and_time(recorded_at: str) -> str:
     return f"{recorded_at[5:10]} {recorded_at[11:19]}"
 
 
-def full_time(recorded_at: str) -> str:
-    """"2026-01-05T10:42:07.123456Z" -> "2026-01-05 10:42:07 UTC"."""
-    if not starts_like_timestamp(recorded_at):
-        return literal(recorded_at)
-    return f"{recorded_at[:10]} {recorded_at[11:19]} UTC"
-
-
-def exact_time(recorded_at: str) -> str:
-    """"2026-01-05T10:42:07.123456Z" -> "2026-01-05 10:42:07.123456 UTC"."""
-    if not starts_like_timestamp(recorded_at):
-        return literal(recorded_at)
-    return f"{recorded_at[:10]} {recorded_at[11:-1]} UTC"
-
-
 def event_summary(row: RecordedEvent, decode, product_names: dict[str, str]) -> str:
     """A short, human line about what one stored event says."""
     return literal(_summary(row, decode, product_names))

@@ -9,7 +9,8 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from ..cursor import HistoryCursor
-from .formatting import count, day_and_time, full_time
+from ...wording import full_time
+from .formatting import count, day_and_time
 
 
 class HistorySlider(Widget, can_focus=True):
