@@ -257,10 +257,10 @@ def _first_try_error_stands(store: EventStore, error: ImportFileError) -> bool:
     """Whether the careful path would name the same line for the same reason, so
     a bad file is not checked twice. The first try differs from it in one way:
     it does not know every event_id met before a line, so it cannot skip a
-    repeat. The rows of every line before the bad one are inserted by now,
-    so unless the event_id index was left for the end of a bulk load, none
-    of them was a repeat, and the bad line is one only if its id is stored."""
-    return store.refuses_repeated_event_ids() and (
+    repeat. The rows of every line before the bad one are inserted by now: if
+    no event_id among them repeats, the bad line is a repeat only if its id is
+    stored."""
+    return store.event_ids_unique() and (
         error.event_id is None or not store.stored_event_ids([error.event_id]))
 
 

@@ -360,11 +360,17 @@ def test_a_rule_broken_after_a_skipped_duplicate_is_still_found(target, tmp_path
 @pytest.mark.parametrize("bad, message", [
     (b'{"stream_id": "cart-c", "vers', "not valid JSON"),  # an export cut short
     (event("cart-c", 2, "ItemRemoved", {"sku": "TEA-EGR-100"}), "is not in cart 'cart-c'")])
-def test_a_bad_file_whose_lines_repeat_no_event_id_is_checked_once(target, tmp_path,
-                                                                    monkeypatch, bad, message):
-    """The careful path would name the same line: a large bad file is not read twice."""
+@pytest.mark.parametrize("ids", ["ascending", "descending"])
+def test_a_bad_file_whose_lines_repeat_no_event_id_is_checked_once(target, tmp_path, monkeypatch,
+                                                                    bad, message, ids):
+    """The careful path would name the same line: a large bad file is not read twice,
+    whether the event_id index is kept while loading an empty log or built at the end."""
     monkeypatch.setattr(importer, "BATCH_LINES", 3)  # the bad line after rows inserted
-    lines = [*good_cart("cart-a"), *good_cart("cart-b"), good_cart("cart-c")[0], bad]
+    lines = [*good_cart("cart-a"), *good_cart("cart-b"), good_cart("cart-c")[0]]
+    if ids == "descending":
+        lines = [dict(line, metadata=dict(line["metadata"], event_id=f"id-{99 - n}"))
+                 for n, line in enumerate(lines)]
+    lines.append(bad)
     tries = []
     import_path = importer._import_path
     monkeypatch.setattr(importer, "_import_path",

@@ -583,6 +583,31 @@ def test_a_bulk_load_keeps_the_indexes_it_can_insert_into_cheaply(
         store.append("c1", [created("again")], NO_STREAM)
 
 
+@pytest.mark.parametrize("event_ids_ascending", [True, False])
+def test_whether_event_ids_are_unique_is_known_during_a_bulk_load(db, store, event_ids_ascending):
+    """Asked while the event_id index waits for the load's end, it is built then and there."""
+    every_index = indexes_of_events(db)
+    with store.bulk_transaction(2, event_ids_ascending):
+        store.insert_rows([bulk_row(1), bulk_row(2)])
+        assert store.event_ids_unique()
+        assert store.stored_event_ids(["bulk-2", "bulk-3"]) == {"bulk-2"}
+    assert indexes_of_events(db) == every_index  # each built once
+    with store.bulk_transaction():
+        assert store.event_ids_unique()  # not a bulk load: the index is there
+
+
+def test_a_repeated_event_id_in_a_bulk_load_is_found_when_asked(db, store):
+    every_index = indexes_of_events(db)
+    repeat = bulk_row(3)[:6] + (bulk_row(1)[6],) + bulk_row(3)[7:]
+    with pytest.raises(ValueError):
+        with store.bulk_transaction(3, event_ids_ascending=False):
+            store.insert_rows([bulk_row(1), bulk_row(2), repeat])
+            assert not store.event_ids_unique()
+            raise ValueError("the import gives up")
+    assert store.head_position() == 0
+    assert indexes_of_events(db) == every_index
+
+
 def test_a_bulk_load_stays_in_wal_while_another_connection_has_the_file_open(db, store):
     reader = raw(db)
     try:

@@ -170,6 +170,7 @@ class EventStore:
                  busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
         self.path = str(path)
         self.clock = clock
+        self._indexes_left_for_the_end: dict[str, str] = {}  # of a bulk load: name -> SQL
         # The time an append records, as stored: the fast form of the system clock's.
         self._now = utc_now_text if clock is utc_now else lambda: format_timestamp(clock())
         if self.path != ":memory:":
@@ -396,10 +397,10 @@ class EventStore:
                 # pages they write to; the stream indexes want more.
                 cache_kb = _BULK_LOAD_CACHE_KB if keep_stream_indexes else _BULK_LOAD_APPEND_ONLY_CACHE_KB
                 conn.execute(f"PRAGMA cache_size = {-cache_kb}")
-                indexes = [(name, sql) for name, sql in conn.execute(
+                left = self._indexes_left_for_the_end = {name: sql for name, sql in conn.execute(
                     "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' "
-                    "AND sql IS NOT NULL") if name not in kept]
-                for name, _ in indexes:
+                    "AND sql IS NOT NULL") if name not in kept}
+                for name in left:
                     conn.execute(f'DROP INDEX "{name}"')
                 yield True
                 # CREATE INDEX sorts in runs the size of the cache: small runs sort in
@@ -407,11 +408,12 @@ class EventStore:
                 # reads on (a large cache made one slow sort of a million keys).
                 conn.execute(f"PRAGMA cache_size = {-_INDEX_SORT_CACHE_KB}")
                 conn.execute(f"PRAGMA threads = {_INDEX_SORT_THREADS}")
-                for _, sql in indexes:
+                for sql in left.values():
                     conn.execute(sql)
             except sqlite3.IntegrityError as exc:
                 raise ConcurrencyError(f"the rows break a unique index: {exc}") from None
             finally:
+                self._indexes_left_for_the_end = {}
                 conn.execute(f"PRAGMA cache_size = {cache_size}")
                 conn.execute(f"PRAGMA threads = {threads}")
 
@@ -570,11 +572,19 @@ class EventStore:
         """Which of these event ids are stored."""
         return self._stored_values(EVENT_ID_EXPR, event_ids)
 
-    def refuses_repeated_event_ids(self) -> bool:
-        """Whether an insert of an event_id already stored fails as it comes: always,
-        but during a bulk load that builds the event_id index at the end."""
-        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' "
-                                 "AND name = 'events_event_id'").fetchone() is not None
+    def event_ids_unique(self) -> bool:
+        """Whether no event_id is stored twice, with the index that keeps it so in
+        place: always, but during a bulk load that left that index for its end,
+        which builds it now (False when a repeated id stops it)."""
+        sql = self._indexes_left_for_the_end.get("events_event_id")
+        if sql is None:
+            return True
+        try:
+            self.conn.execute(sql)
+        except sqlite3.IntegrityError:
+            return False
+        del self._indexes_left_for_the_end["events_event_id"]
+        return True
 
     def streams_with_events(self, stream_ids: Iterable[str]) -> set[str]:
         """Which of these streams hold an event (the others are new)."""
