@@ -17,10 +17,13 @@ The child reads its settings (the catalog, the database or null, the
 importer's batch and read sizes: JSON, on its stdin) and writes frames to its
 stdout, each a header (kind, length of the payload, bytes of the file read so
 far) and a payload:
-- ROWS: the rows as `_Importer.check` makes them, in `marshal`, the fastest
-  way between two processes of the same Python;
-- BAD_LINE: the first bad line's number, reason and event_id (or null: see
-  ImportFileError), as JSON; nothing follows;
+- ROWS: the rows as `_Importer.check` makes them, and the lines it refused
+  among them as (number of rows before it, line, reason, event_id), in
+  `marshal`, the fastest way between two processes of the same Python; the
+  parent tells whether each refused line repeats an event_id it has stored,
+  which this process cannot see, so it went on as if it did;
+- BAD_LINE: the first line that cannot be read: its number and reason, as
+  JSON; nothing follows;
 - END: the file is checked, every row sent; the number of lines skipped as
   stored or repeated, as JSON.
 A child that dies without its END (killed, say) is a CheckerFailed.
@@ -88,9 +91,10 @@ class CheckerProcess:
             pass
         return checker
 
-    def batches(self) -> Iterator[tuple[list[tuple], int]]:
-        """(checked rows, bytes of the file read), to the end of the file.
-        ImportFileError for the first bad line."""
+    def batches(self) -> Iterator[tuple[list[tuple], list[tuple[int, object]], int]]:
+        """(checked rows, the lines refused among them, bytes of the file read), to the
+        end of the file, as importer._checked_batches makes them; ImportFileError for
+        the first line that cannot be read."""
         from .importer import ImportFileError
 
         read = self.process.stdout.read
@@ -103,7 +107,8 @@ class CheckerProcess:
             if len(payload) != length:
                 raise CheckerFailed()
             if kind == ROWS:
-                yield marshal.loads(payload), done_bytes
+                rows, refused = marshal.loads(payload)
+                yield rows, [(index, ImportFileError(*error)) for index, *error in refused], done_bytes
             elif kind == BAD_LINE:
                 raise ImportFileError(*orjson.loads(payload))
             elif kind == END:
@@ -154,12 +159,13 @@ def check_file(path: str, catalog: Catalog, database: str | None, out: BinaryIO)
         with open(path, "rb") as file, cycle_collector_paused(), \
                 _stored_log(database) as store:
             importer = _Importer(store, None if store is None else CartService(store, catalog))
-            for rows, done_bytes in _checked_batches(file, reader, importer):
-                if rows:
-                    send(ROWS, marshal.dumps(rows), done_bytes)
+            for rows, refused, done_bytes in _checked_batches(file, reader, importer):
+                if rows or refused:
+                    refused = [(index, e.line, e.reason, e.event_id) for index, e in refused]
+                    send(ROWS, marshal.dumps((rows, refused)), done_bytes)
         send(END, orjson.dumps(importer.skipped), done_bytes)
     except ImportFileError as error:
-        send(BAD_LINE, orjson.dumps([error.line, error.reason, error.event_id]), done_bytes)
+        send(BAD_LINE, orjson.dumps([error.line, error.reason]), done_bytes)
     finally:
         frames.put(None)
         writer.join()

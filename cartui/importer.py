@@ -34,6 +34,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, Mapping
 
@@ -78,7 +80,7 @@ class ImportFileError(Exception):
         self.line = line
         self.reason = reason
         # Of a line refused by the checks against its stream: its event_id (a line
-        # whose id is stored already is skipped instead: see _first_try_error_stands).
+        # whose id is stored already is skipped instead: see _insert_skipping_repeats).
         self.event_id = event_id
 
 
@@ -191,14 +193,14 @@ def import_file(store: EventStore, service: CartService, path: str | Path,
     up: no stored streams, no stored ids; the store builds some indexes at
     the end. Into one with events it looks up the stored carts and ids. A
     large file is checked in another process meanwhile (see import_checker),
-    so checks and inserts run on two cores. A file that fails on the fast
-    path, or in the other process, may hold a duplicate event_id (to be
-    skipped, not refused: the unique index finds it on insert, or when it is
-    built, and the other process does not see the rows of earlier batches),
-    so it is imported again on the careful path, here, which decides. Only
-    files with such duplicates pay twice: a bad line is named at once when
-    no repeat can come before it (_first_try_error_stands). A pipe
-    (/dev/stdin, say) cannot be read twice, so it takes the careful path at once.
+    so checks and inserts run on two cores. Neither first try knows every
+    event_id of the lines before a line (the other process does not see the
+    rows of earlier batches): a line refused where it stands is skipped if
+    its id is stored by then (the same line twice, say), and a repeat that
+    went in as a row fails the unique index, on insert or when it is built.
+    Then the file is imported again on the careful path, here, which
+    decides: only such files pay twice. A pipe (/dev/stdin, say) cannot be
+    read twice, so it takes the careful path at once.
     """
     path = Path(path)
     with cycle_collector_paused():  # it would walk every cart tally again and again
@@ -234,13 +236,14 @@ def _import_path(store: EventStore, service: CartService, path: Path,
                     return _insert_checked_elsewhere(store, checker, total_bytes, progress)
                 reader = _LineReader(service.product_names)
                 importer = _Importer(None if bulk else store, service)
-                for rows, done_bytes in _checked_batches(file, reader, importer):
-                    if rows:
-                        store.insert_rows(rows)
+                for rows, refused, done_bytes in _checked_batches(file, reader, importer):
+                    _insert_skipping_repeats(store, rows, refused)
                     if progress is not None:
                         progress(done_bytes, max(total_bytes, done_bytes))
-            except ImportFileError as error:
-                if (bulk or checker is not None) and not _first_try_error_stands(store, error):
+            except ImportFileError:
+                # The careful path would name the same line, unless a line before it
+                # repeated an event_id unseen (it skips every repeat).
+                if (bulk or checker is not None) and not store.event_ids_unique():
                     raise _FirstTryFailed() from None
                 raise
     except (ConcurrencyError, CheckerFailed):
@@ -253,15 +256,35 @@ def _import_path(store: EventStore, service: CartService, path: Path,
     return importer.result()
 
 
-def _first_try_error_stands(store: EventStore, error: ImportFileError) -> bool:
-    """Whether the careful path would name the same line for the same reason, so
-    a bad file is not checked twice. The first try differs from it in one way:
-    it does not know every event_id met before a line, so it cannot skip a
-    repeat. The rows of every line before the bad one are inserted by now: if
-    no event_id among them repeats, the bad line is a repeat only if its id is
-    stored."""
-    return store.event_ids_unique() and (
-        error.event_id is None or not store.stored_event_ids([error.event_id]))
+def _insert_skipping_repeats(store: EventStore, rows: list[tuple],
+                             refused: list[tuple[int, ImportFileError]]) -> None:
+    """Insert a batch's rows. Each line refused where it stood (the number of rows
+    before it, its error) was taken for a repeat, skipped: if its event_id is
+    stored once the rows before it are, it is one, else its error stands.
+
+    A first try (the fast path, the checks in another process) does not know
+    every event_id met before a line; this is where it learns. A repeat that
+    went in as a row (its line allowed where it stood) fails the event_id
+    index as it goes in, or when the index is built (ConcurrencyError: the
+    careful path decides)."""
+    start = 0
+    # Lines refused one after another (a file holding another twice, say) are asked
+    # about at once.
+    for index, together in groupby(refused, key=itemgetter(0)):
+        if index > start:
+            store.insert_rows(rows[start:index])
+            start = index
+        # A bulk load may have left the event_id index for its end: built now, since
+        # looking up an id without it reads every row.
+        if not store.event_ids_unique():
+            raise ConcurrencyError("an event_id repeats among the rows")
+        errors = [error for _, error in together]
+        stored = store.stored_event_ids([error.event_id for error in errors])
+        for error in errors:
+            if error.event_id not in stored:
+                raise error
+    if len(rows) > start:
+        store.insert_rows(rows[start:])
 
 
 def _insert_checked_elsewhere(store: EventStore, checker: CheckerProcess, total_bytes: int,
@@ -269,11 +292,11 @@ def _insert_checked_elsewhere(store: EventStore, checker: CheckerProcess, total_
     """Insert the rows the checking process hands over (ConcurrencyError if it
     checked them against another log than this transaction's)."""
     first_position = position = store.head_position() + 1
-    for rows, done_bytes in checker.batches():
-        if rows[0][0] != position:
+    for rows, refused, done_bytes in checker.batches():
+        if rows and rows[0][0] != position:
             raise ConcurrencyError(f"the rows were checked for position {rows[0][0]} on, "
                                    f"the log is at {position - 1}")
-        store.insert_rows(rows)
+        _insert_skipping_repeats(store, rows, refused)
         position += len(rows)
         if progress is not None:
             progress(done_bytes, max(total_bytes, done_bytes))
@@ -493,8 +516,12 @@ class _Importer:
             return ImportResult(0, self.skipped)
         return ImportResult(self.appended, self.skipped, self.first_position, self.next_position - 1)
 
-    def check(self, lines: list[Line]) -> tuple[list[tuple], ImportFileError | None]:
-        """The rows of these lines, up to the first bad one, and its error (or None)."""
+    def check(self, lines: list[Line]) -> tuple[list[tuple], list[tuple[int, ImportFileError]]]:
+        """The rows of these lines, and the lines refused where they stood (the
+        number of rows before each, its error). A refused line is taken for a
+        repeat of an event_id met before, skipped, which the caller checks
+        (_insert_skipping_repeats): without a store, or with one another
+        process writes to, the ids of earlier lines are not known here."""
         fast = self.fast
         tallies = self.tallies
         if not fast:
@@ -506,17 +533,17 @@ class _Importer:
             for stream_id in unseen.difference(self.store.streams_with_events(unseen)):
                 tallies[stream_id] = CartTally(stream_id)
         rows = []
-        error = None
+        refused = []
         last_time = self.last_time
         position = self.next_position
-        try:
-            for number, stream_id, version, type_, schema_version, data, metadata, recorded_at, \
-                    event_id, event in lines:
-                if not fast:
-                    if event_id in known_ids:
-                        self.skipped += 1
-                        continue
-                    known_ids.add(event_id)
+        for number, stream_id, version, type_, schema_version, data, metadata, recorded_at, \
+                event_id, event in lines:
+            if not fast:
+                if event_id in known_ids:
+                    self.skipped += 1
+                    continue
+                known_ids.add(event_id)
+            try:
                 tally = tallies.get(stream_id)
                 if tally is None:
                     tally = tallies[stream_id] = self._stored_tally(number, stream_id, event_id)
@@ -525,24 +552,26 @@ class _Importer:
                         number, f"{type_} of {stream_id!r} version {version} does not continue the "
                                 f"stream, which is at version {tally.version} (expected "
                                 f"{tally.version + 1})", event_id)
-                try:
-                    tally.apply(event)
-                except DomainError as exc:
-                    raise ImportFileError(
-                        number, f"{type_} of {stream_id!r} version {version}: {exc}", event_id) \
-                        from None
-                # Time never runs backwards in position order (the store's contract).
-                if recorded_at > last_time:
-                    last_time = recorded_at
-                rows.append((position, stream_id, version, type_, schema_version, data, metadata,
-                             last_time))
-                position += 1
-        except ImportFileError as exc:
-            error = exc
+                tally.apply(event)
+            except DomainError as exc:
+                refused.append((len(rows), ImportFileError(
+                    number, f"{type_} of {stream_id!r} version {version}: {exc}", event_id)))
+                self.skipped += 1
+                continue
+            except ImportFileError as exc:
+                refused.append((len(rows), exc))
+                self.skipped += 1
+                continue
+            # Time never runs backwards in position order (the store's contract).
+            if recorded_at > last_time:
+                last_time = recorded_at
+            rows.append((position, stream_id, version, type_, schema_version, data, metadata,
+                         last_time))
+            position += 1
         self.last_time = last_time
         self.next_position = position
         self.appended += len(rows)
-        return rows, error
+        return rows, refused
 
     def _stored_tally(self, number: int, stream_id: str, event_id: str) -> CartTally:
         if self.fast:
@@ -562,19 +591,20 @@ class _Importer:
 
 
 def _checked_batches(file: BinaryIO, reader: _LineReader, importer: _Importer
-                     ) -> Iterator[tuple[list[tuple], int]]:
-    """(the rows of a batch of lines, bytes of the file read so far), each line read
-    and checked; the first bad line's ImportFileError comes after the rows before it."""
+                     ) -> Iterator[tuple[list[tuple], list[tuple[int, ImportFileError]], int]]:
+    """(the rows of a batch of lines, the lines refused among them (see
+    _Importer.check), bytes of the file read so far), each line read and checked;
+    the first line that cannot be read raises its ImportFileError after the
+    rows before it."""
     for first_number, raw_lines, done_bytes in _batches(file):
         lines, unreadable = reader.read(first_number, raw_lines)
         rows, refused = importer.check(lines)
-        error = refused or unreadable  # a line refused comes before the one unread
         # marshal (import_checker) records every object held elsewhere as a reference
         # it must remember: without the lines, most of the rows' are not.
         del lines
-        yield rows, done_bytes
-        if error is not None:
-            raise error
+        yield rows, refused, done_bytes
+        if unreadable is not None:
+            raise unreadable
 
 
 def _recorded_at(number: int, text: object) -> str:

@@ -80,6 +80,35 @@ def target(request, tmp_db, monkeypatch):
     assert not failures, "the checking process died"
 
 
+@pytest.fixture
+def tries(monkeypatch) -> list[bool]:
+    """Whether each pass of an import over its file was a first try (True) or the
+    careful path (False)."""
+    passes = []
+    import_path = importer._import_path
+    monkeypatch.setattr(importer, "_import_path",
+                        lambda *args, fast: passes.append(fast) or import_path(*args, fast=fast))
+    return passes
+
+
+def write_lines_with_ids(path, lines: list, ids: str) -> str:
+    """write_lines, the event ids ascending (as in cartui's exports: a bulk load keeps
+    the event_id index) or descending (it builds that index at its end); a repeated
+    id stays repeated."""
+    if ids == "descending":
+        new_ids = {}
+        for line in lines:
+            if isinstance(line, dict):  # not a line that cannot be read
+                new_ids.setdefault(line["metadata"]["event_id"], f"id-{999 - len(new_ids):03d}")
+        lines = [dict(line, metadata=dict(line["metadata"],
+                                          event_id=new_ids[line["metadata"]["event_id"]]))
+                 if isinstance(line, dict) else line for line in lines]
+    file = write_lines(path, lines)
+    with open(file, "rb") as written:
+        assert importer._event_ids_ascending(written) == (ids == "ascending")
+    return file
+
+
 # -- round trips -----------------------------------------------------------------------------
 
 def test_export_then_import_into_a_fresh_database_is_byte_identical(run_cli, tmp_path):
@@ -169,17 +198,23 @@ def test_a_line_repeated_in_the_file_is_skipped(target, tmp_path):
         assert [r.version for r in store.read_all(1, stream_id="cart-a")] == [1, 2, 3, 4]
 
 
-def test_a_repeated_line_that_breaks_the_rules_where_it_stands_is_skipped(target, tmp_path,
-                                                                           monkeypatch):
-    """A first try does not know the ids of earlier batches, and refuses the repeat
-    as a version that does not continue its cart: the careful path skips it."""
-    monkeypatch.setattr(importer, "BATCH_LINES", 2)
+@pytest.mark.parametrize("ids", ["ascending", "descending"])
+@pytest.mark.parametrize("batch_lines", [2, 4000], ids=["batches of 2", "one batch"])
+def test_a_repeated_line_is_skipped_in_one_pass(target, tmp_path, monkeypatch, tries, ids,
+                                                batch_lines):
+    """A first try does not know the ids of the lines before, and refuses the repeat
+    as a version that does not continue its cart; the inserted rows show it is one."""
+    monkeypatch.setattr(importer, "BATCH_LINES", batch_lines)
     cart_3 = good_cart("cart-3")
-    lines = [*good_cart("cart-1"), *good_cart("cart-2"), *cart_3, cart_3[3], *good_cart("cart-4")]
+    file = write_lines_with_ids(tmp_path / "f.jsonl", [
+        *good_cart("cart-1"), *good_cart("cart-2"), *cart_3, cart_3[1], *good_cart("cart-4"),
+        cart_3[3], *good_cart("cart-5"), *good_cart("cart-6")], ids)
     with EventStore(target) as store:
-        result = import_file(store, CartService(store, load_catalog()),
-                             write_lines(tmp_path / "f.jsonl", lines))
-        assert (result.appended, result.skipped) == (16, 1)
+        head = store.head_position()
+        result = import_file(store, CartService(store, load_catalog()), file)
+        assert (result.appended, result.skipped, result.first_position) == (24, 2, head + 1)
+        assert [r.version for r in store.read_all(head + 1, stream_id="cart-3")] == [1, 2, 3, 4]
+    assert tries == [True]
 
 
 def jsonl(events) -> str:
@@ -362,46 +397,41 @@ def test_a_rule_broken_after_a_skipped_duplicate_is_still_found(target, tmp_path
     (event("cart-c", 2, "ItemRemoved", {"sku": "TEA-EGR-100"}), "is not in cart 'cart-c'")])
 @pytest.mark.parametrize("ids", ["ascending", "descending"])
 def test_a_bad_file_whose_lines_repeat_no_event_id_is_checked_once(target, tmp_path, monkeypatch,
-                                                                    bad, message, ids):
+                                                                    tries, bad, message, ids):
     """The careful path would name the same line: a large bad file is not read twice,
     whether the event_id index is kept while loading an empty log or built at the end."""
     monkeypatch.setattr(importer, "BATCH_LINES", 3)  # the bad line after rows inserted
-    lines = [*good_cart("cart-a"), *good_cart("cart-b"), good_cart("cart-c")[0]]
-    if ids == "descending":
-        lines = [dict(line, metadata=dict(line["metadata"], event_id=f"id-{99 - n}"))
-                 for n, line in enumerate(lines)]
-    lines.append(bad)
-    tries = []
-    import_path = importer._import_path
-    monkeypatch.setattr(importer, "_import_path",
-                        lambda *args, fast: tries.append(fast) or import_path(*args, fast=fast))
+    file = write_lines_with_ids(
+        tmp_path / "f.jsonl", [*good_cart("cart-a"), *good_cart("cart-b"), good_cart("cart-c")[0], bad],
+        ids)
     before = log_of(target)
     with EventStore(target) as store:
         with pytest.raises(ImportFileError, match=f"^line 10: .*{message}"):
-            import_file(store, CartService(store, load_catalog()), write_lines(tmp_path / "f.jsonl", lines))
+            import_file(store, CartService(store, load_catalog()), file)
     assert tries == [True]
     assert log_of(target) == before
 
 
-@pytest.mark.parametrize("ascending", [True, False])
+@pytest.mark.parametrize("last", ["breaks a rule", "cannot be read"])
+@pytest.mark.parametrize("ids", ["ascending", "descending"])
 @pytest.mark.parametrize("batch_lines", [2, 4000], ids=["batches of 2", "one batch"])
 def test_a_bad_line_after_a_repeated_event_id_is_named_as_the_careful_path_would(
-        tmp_db, tmp_path, monkeypatch, ascending, batch_lines):
-    """A first try does not skip a repeat, so a line after one may fail there only:
-    the careful path decides, whether the repeat is refused as it goes in (ids
-    ascending) or could be found only when the event_id index is built at the end."""
+        tmp_db, tmp_path, monkeypatch, last, ids, batch_lines):
+    """A repeat allowed where it stands goes in on a first try, and a line after it
+    may then pass there and fail on the careful path, which skips the repeat: the
+    careful path decides, whether the repeat is refused as it goes in (ids
+    ascending) or could be found only once the event_id index is built."""
     monkeypatch.setattr(importer, "BATCH_LINES", batch_lines)
-    ids = iter(sorted(f"id-{n:02d}" for n in range(15))[::1 if ascending else -1])
-    carts = [*good_cart("cart-1"), *good_cart("cart-2"), *good_cart("cart-3"), good_cart("cart-a")[0]]
-    lines = [dict(line, metadata=dict(line["metadata"], event_id=next(ids))) for line in carts]
-    lines += [event("cart-b", 1, "CartCreated", {"customer": None},
-                    event_id=lines[-1]["metadata"]["event_id"]),  # skipped: a repeat
-              event("cart-b", 2, "ItemAdded", espresso(), event_id=next(ids)),  # refused
-              event("cart-b", 3, "ItemRemoved", {"sku": "TEA-EGR-100"}, event_id=next(ids))]
+    lines = [*good_cart("cart-1"), *good_cart("cart-2"), *good_cart("cart-3"), good_cart("cart-a")[0],
+             event("cart-b", 1, "CartCreated", {"customer": None}, event_id="cart-a-1"),  # a repeat
+             event("cart-b", 2, "ItemAdded", espresso()),  # no cart-b without the repeat
+             event("cart-b", 3, "ItemRemoved", {"sku": "TEA-EGR-100"}) if last == "breaks a rule"
+             else b'{"stream_id": "cart-b", "vers']
     with EventStore(tmp_db) as store:
         with pytest.raises(ImportFileError, match="^line 15: ItemAdded of 'cart-b' version 2 "
                                                   "does not continue the stream, which is at version 0"):
-            import_file(store, CartService(store, load_catalog()), write_lines(tmp_path / "f.jsonl", lines))
+            import_file(store, CartService(store, load_catalog()),
+                        write_lines_with_ids(tmp_path / "f.jsonl", lines, ids))
 
 
 def test_an_import_into_an_empty_database_keeps_its_indexes(tmp_db, tmp_path):
@@ -521,23 +551,31 @@ def test_a_failure_while_inserting_appends_nothing_and_leaves_the_store_usable(t
 
 # -- the checks of a large file, in another process -------------------------------------------
 
-def test_the_checking_process_hands_over_the_rows_as_checked_and_names_the_first_bad_line(tmp_path):
+def test_the_checking_process_hands_over_the_rows_and_refused_lines_and_names_an_unreadable_one(
+        tmp_path):
     lines = [*good_cart("cart-1"), event("cart-2", 1, "CartCreated", {"customer": "Ada"}),
-             event("cart-2", 2, "ItemRemoved", {"sku": "COF-ESP-1KG"}), *good_cart("cart-3")]
+             event("cart-2", 2, "ItemRemoved", {"sku": "COF-ESP-1KG"}), *good_cart("cart-3"),
+             b"{not json"]
     file = write_lines(tmp_path / "f.jsonl", lines)
     checker = CheckerProcess.start(file, load_catalog(), batch_lines=3, read_bytes=1 << 20)
     batches = []
     try:
         with pytest.raises(ImportFileError) as raised:
-            batches.extend(rows for rows, _ in checker.batches())
+            batches.extend(checker.batches())
     finally:
         checker.stop()
-    assert (raised.value.line, raised.value.reason, raised.value.event_id) == (
-        6, "ItemRemoved of 'cart-2' version 2: sku 'COF-ESP-1KG' is not in cart 'cart-2'",
+    assert raised.value.line == 11 and raised.value.reason.startswith("not valid JSON")
+    assert [len(rows) for rows, _, _ in batches] == [3, 2, 3, 1]
+    assert batches[0][0][0] == (1, "cart-1", 1, "CartCreated", 1, '{"customer":"Ada"}',
+                                orjson.dumps(lines[0]["metadata"]).decode(), lines[0]["recorded_at"])
+    # Line 6 is refused after the two rows before it in its batch, and taken for a
+    # repeat (the parent tells): the positions go on without it.
+    (index, refused), = batches[1][1]
+    assert (index, refused.line, refused.reason, refused.event_id) == (
+        2, 6, "ItemRemoved of 'cart-2' version 2: sku 'COF-ESP-1KG' is not in cart 'cart-2'",
         lines[5]["metadata"]["event_id"])
-    assert [len(rows) for rows in batches] == [3, 2]  # and the bad line's batch up to it
-    assert batches[0][0] == (1, "cart-1", 1, "CartCreated", 1, '{"customer":"Ada"}',
-                             orjson.dumps(lines[0]["metadata"]).decode(), lines[0]["recorded_at"])
+    assert [row[0] for rows, _, _ in batches for row in rows] == list(range(1, 10))
+    assert [refused for _, refused, _ in batches if refused] == [batches[1][1]]
 
 
 def imported_here_and_elsewhere(tmp_path, monkeypatch, history, lines):
