@@ -539,13 +539,21 @@ def rebuild(app: App) -> None:
 @command()
 @click.option("--events", "event_count", type=click.IntRange(min=100), default=1_000_000,
               show_default=True, metavar="N", help="Events in the synthetic history.")
+@click.option("--runs", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
+              help="Run N times; report each figure's median, range and the runs that met "
+                   "its target.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (stable keys).")
-def bench(app: App, event_count: int, as_json: bool) -> None:
+def bench(app: App, event_count: int, runs: int, as_json: bool) -> None:
     """Measure every speed figure on a synthetic history, in a temporary database,
     each beside plain sqlite3 doing the same work in the same run."""
-    from .bench import format_report, run_bench
+    from .bench import format_report, run_bench, summarize
 
-    report = run_bench(event_count, say=lambda text: click.echo(f"bench: {text}", err=True))
+    reports = []
+    for run_number in range(1, runs + 1):
+        which = "" if runs == 1 else f"run {run_number} of {runs}: "
+        reports.append(run_bench(event_count,
+                                 say=lambda text: click.echo(f"bench: {which}{text}", err=True)))
+    report = reports[0] if runs == 1 else summarize(reports)
     if as_json:
         _echo_json(report)
     else:

@@ -5,7 +5,8 @@ from collections import Counter
 
 import orjson
 
-from cartui.bench import FIGURE_KEYS, format_report, synthetic_history
+from cartui import bench
+from cartui.bench import FIGURE_KEYS, Figure, format_report, summarize, synthetic_history
 from cartui.cli import run
 from cartui.domain import check, evolve, initial_state
 from cartui.resources import load_catalog
@@ -49,3 +50,41 @@ def test_bench_prints_every_figure_beside_its_baseline(capsys):
         assert (figure["baseline"] is None) == (key == "derived_to_log_ratio"), key
     table = format_report(report)
     assert all(figure["label"] in table for figure in report["figures"].values())
+
+
+def a_report(command_ms: float, plain_ms: float, import_rate: float) -> dict:
+    """A run's report, as run_bench makes it, with three of its figures."""
+    figures = [Figure("command_ms", "single command", "ms", command_ms, plain_ms, "insert"),
+               Figure("import_events_per_s", "import", "events/s", import_rate, 80_000.0, "plain"),
+               Figure("step_forward_ms", "step +1", "ms", 0.5, 0.01, "SELECT one row")]
+    return {"events": 1_000_000, "carts": 119_612, "checkpoint_every": 1000,
+            "figures": {figure.key: figure.to_json() for figure in figures}}
+
+
+RUNS = [a_report(0.20, 0.15, 95_000), a_report(0.23, 0.15, 105_000), a_report(0.19, 0.14, 120_000)]
+
+
+def test_several_runs_are_judged_on_their_medians_and_each_is_counted():
+    assert [r["figures"]["command_ms"]["target_met"] for r in RUNS] == [True, False, True]
+    summary = summarize(RUNS)
+    assert summary["runs"] == 3 and summary["events"] == 1_000_000
+    command = summary["figures"]["command_ms"]
+    # 0.15 / 0.20 = 0.75x: the medians meet the target, as two runs of three did.
+    assert (command["value"], command["baseline"], command["target_met"], command["runs_met"]) == (
+        0.2, 0.15, True, 2)
+    imported = summary["figures"]["import_events_per_s"]
+    assert (imported["value"], imported["range"], imported["target_met"], imported["runs_met"]) == (
+        105_000, [95_000, 120_000], True, 2)
+    step = summary["figures"]["step_forward_ms"]
+    assert (step["target_met"], step["runs_met"]) == (None, None)  # no target
+
+
+def test_bench_runs_as_often_as_asked_and_prints_the_medians(monkeypatch, capsys):
+    runs = iter(RUNS)
+    monkeypatch.setattr(bench, "run_bench", lambda events, say: next(runs))
+    assert run(["bench", "--runs", "3"]) == 0
+    table = capsys.readouterr().out
+    assert "medians of 3 runs" in table
+    command = next(line for line in table.splitlines() if line.startswith("single command"))
+    assert "0.2 ms (0.19-0.23)" in command and "ok, met in 2 of 3 runs" in command
+    assert run(["bench", "--runs", "0"]) == 2
