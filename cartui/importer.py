@@ -385,7 +385,10 @@ class _Decoder:
 
     def __init__(self, product_names: Mapping[str, str]) -> None:
         self.product_names = product_names
-        self.by_schema: dict[tuple[str, int], dict[str, object]] = {key: {} for key in _KNOWN_SCHEMAS}
+        # By type, then schema version (two lookups cost less than making a pair): by data text.
+        self.by_schema: dict[str, dict[int, dict[str, object]]] = {}
+        for type_, schema_version in _KNOWN_SCHEMAS:
+            self.by_schema.setdefault(type_, {})[schema_version] = {}
         self.count = 0
 
     def decode(self, number: int, type_: str, schema_version: int, data_text: str):
@@ -394,10 +397,11 @@ class _Decoder:
         except UndecodableEvent as exc:
             raise ImportFileError(number, exc.reason) from None
         if self.count >= _DECODED_CACHE_SIZE:  # many different checkouts, say
-            for events in self.by_schema.values():
-                events.clear()
+            for versions in self.by_schema.values():
+                for events in versions.values():
+                    events.clear()
             self.count = 0
-        self.by_schema[type_, schema_version][data_text] = event
+        self.by_schema[type_][schema_version][data_text] = event
         self.count += 1
         return event
 
@@ -449,7 +453,7 @@ class _LineReader:
                 if type(type_) is not str or type(schema_version) is not int:
                     raise _schema_error(number, type_, schema_version)
                 try:
-                    events = by_schema[type_, schema_version]
+                    events = by_schema[type_][schema_version]
                 except KeyError:
                     raise _schema_error(number, type_, schema_version) from None
                 if type(data) is not dict:
@@ -467,17 +471,17 @@ class _LineReader:
                         or (causation_id is not None and type(causation_id) is not str):
                     raise _metadata_error(number, metadata)
                 metadata_text = dumps(metadata).decode()
-                # Most often already the store's form "YYYY-MM-DDTHH:MM:SS.ffffffZ": the
-                # separators and the fraction checked here, the rest by fromisoformat.
-                if type(recorded_at) is not str or len(recorded_at) != 27 \
-                        or recorded_at[4:20:3] != "--T::." or recorded_at[26] != "Z" \
-                        or not recorded_at[20:26].isdigit():
+                # Most often already the store's form "YYYY-MM-DDTHH:MM:SS.ffffffZ", kept as
+                # it is: a time fromisoformat reads (it takes ASCII digits only), of that
+                # length, with the separators in their places.
+                try:
+                    fromisoformat(recorded_at)
+                    stored_form = len(recorded_at) == 27 and recorded_at[26] == "Z" \
+                        and recorded_at[4:20:3] == "--T::."
+                except (ValueError, TypeError):
+                    stored_form = False
+                if not stored_form:
                     recorded_at = _recorded_at(number, recorded_at)
-                else:
-                    try:
-                        fromisoformat(recorded_at)
-                    except ValueError:
-                        recorded_at = _recorded_at(number, recorded_at)
                 event = events.get(data_text)
                 if event is None:
                     event = decoder.decode(number, type_, schema_version, data_text)

@@ -272,10 +272,14 @@ def test_recorded_at_is_normalized_and_never_runs_backwards(service, tmp_path):
         event("cart-a", 1, "CartCreated", {"customer": None}, at="2026-01-05T11:00:00+01:00"),
         event("cart-a", 2, "ItemAdded", espresso(), at="2026-01-05T12:30:00.5Z"),
         event("cart-a", 3, "ItemAdded", espresso(), at="2026-01-05T09:00:00Z"),  # older than line 2
+        # As long as the store's form, but not it: a week date, a space for the T.
+        event("cart-a", 4, "ItemAdded", espresso(), at="2026-W02-1T13:00:00.000000Z"),
+        event("cart-a", 5, "ItemAdded", espresso(), at="2026-01-05 14:00:00.000000Z"),
     ])
     import_file(service.store, service, file)
     assert [r.recorded_at for r in service.store.read_all(1)] == [
-        "2026-01-05T10:00:00.000000Z", "2026-01-05T12:30:00.500000Z", "2026-01-05T12:30:00.500000Z"]
+        "2026-01-05T10:00:00.000000Z", "2026-01-05T12:30:00.500000Z", "2026-01-05T12:30:00.500000Z",
+        "2026-01-05T13:00:00.000000Z", "2026-01-05T14:00:00.000000Z"]
 
 
 def test_data_and_metadata_are_stored_compact_with_extra_metadata_kept(service, tmp_path):
@@ -432,6 +436,20 @@ def test_a_bad_line_after_a_repeated_event_id_is_named_as_the_careful_path_would
                                                   "does not continue the stream, which is at version 0"):
             import_file(store, CartService(store, load_catalog()),
                         write_lines_with_ids(tmp_path / "f.jsonl", lines, ids))
+
+
+def test_the_events_kept_for_lines_with_the_same_data_are_bounded(monkeypatch):
+    raw_lines = [orjson.dumps(line) for cart in ("cart-1", "cart-2", "cart-3")
+                 for line in good_cart(cart)] + [orjson.dumps(event("cart-4", 1, "CartCreated",
+                                                                    {"customer": "Bo"}))]
+    unbounded, _ = importer._LineReader(load_catalog().names()).read(1, raw_lines)
+    monkeypatch.setattr(importer, "_DECODED_CACHE_SIZE", 3)
+    reader = importer._LineReader(load_catalog().names())
+    bounded, error = reader.read(1, raw_lines)
+    assert error is None and [line[9] for line in bounded] == [line[9] for line in unbounded]
+    kept = [data for versions in reader.decoder.by_schema.values()
+            for events in versions.values() for data in events]
+    assert 0 < len(kept) <= 3
 
 
 def test_an_import_into_an_empty_database_keeps_its_indexes(tmp_db, tmp_path):
