@@ -3,9 +3,13 @@
 import json
 import os
 import sqlite3
+import tempfile
+from pathlib import Path
+from unittest import mock
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from cartui import importer
 from cartui.demo import write_demo
@@ -91,19 +95,24 @@ def tries(monkeypatch) -> list[bool]:
     return passes
 
 
+def with_new_ids(lines: list, ids: str) -> list:
+    """The lines with new event ids, ascending or descending in the order they come;
+    a repeated id stays repeated."""
+    new_ids = {}
+    for line in lines:
+        if isinstance(line, dict):  # not a line that cannot be read
+            n = len(new_ids)
+            new_ids.setdefault(line["metadata"]["event_id"],
+                               f"id-{n if ids == 'ascending' else 999 - n:03d}")
+    return [dict(line, metadata=dict(line["metadata"], event_id=new_ids[line["metadata"]["event_id"]]))
+            if isinstance(line, dict) else line for line in lines]
+
+
 def write_lines_with_ids(path, lines: list, ids: str) -> str:
     """write_lines, the event ids ascending (as in cartui's exports: a bulk load keeps
     the event_id index) or descending (it builds that index at its end); a repeated
     id stays repeated."""
-    if ids == "descending":
-        new_ids = {}
-        for line in lines:
-            if isinstance(line, dict):  # not a line that cannot be read
-                new_ids.setdefault(line["metadata"]["event_id"], f"id-{999 - len(new_ids):03d}")
-        lines = [dict(line, metadata=dict(line["metadata"],
-                                          event_id=new_ids[line["metadata"]["event_id"]]))
-                 if isinstance(line, dict) else line for line in lines]
-    file = write_lines(path, lines)
+    file = write_lines(path, lines if ids == "ascending" else with_new_ids(lines, ids))
     with open(file, "rb") as written:
         assert importer._event_ids_ascending(written) == (ids == "ascending")
     return file
@@ -450,6 +459,93 @@ def test_the_events_kept_for_lines_with_the_same_data_are_bounded(monkeypatch):
     kept = [data for versions in reader.decoder.by_schema.values()
             for events in versions.values() for data in events]
     assert 0 < len(kept) <= 3
+
+
+@st.composite
+def files_with_repeats_and_faults(draw) -> list:
+    """Lines of a few good carts, in turns, with some lines repeated later, some
+    event ids put on other lines, some rules broken and some lines unreadable."""
+    carts = [good_cart(f"cart-{n}") for n in range(draw(st.integers(1, 4)))]
+    lines = []
+    while any(carts):
+        cart = draw(st.sampled_from([cart for cart in carts if cart]))
+        lines.append(cart.pop(0))
+    for _ in range(draw(st.integers(0, 4))):
+        fault = draw(st.sampled_from(["repeat", "id elsewhere", "rule", "unreadable"]))
+        earlier = draw(st.integers(0, len(lines) - 1))
+        later = draw(st.integers(earlier + 1, len(lines)))
+        if isinstance(lines[earlier], bytes):
+            continue
+        if fault == "repeat":
+            lines.insert(later, lines[earlier])
+        elif fault == "id elsewhere" and later < len(lines) and isinstance(lines[later], dict):
+            lines[later] = dict(lines[later], metadata=dict(
+                lines[later]["metadata"], event_id=lines[earlier]["metadata"]["event_id"]))
+        elif fault == "rule":
+            lines.insert(later, event(lines[earlier]["stream_id"], lines[earlier]["version"] + 1,
+                                      "ItemRemoved", {"sku": "TEA-EGR-100"}, event_id=f"rule-{later}"))
+        elif fault == "unreadable":
+            lines.insert(later, b'{"stream_id": "cart-0", "vers')
+    if draw(st.booleans()):
+        lines.append(b'{"stream_id": "cart-0", "vers')  # an export cut short
+    return lines
+
+
+def outcome_of_import(db: Path, file: str, fast: bool, stored: bool = False) -> tuple:
+    """What an import of `file` into `db` (holding another cart if `stored`) does:
+    its error, or its counts and the log."""
+    with EventStore(db) as store:
+        if stored:
+            import_file(store, CartService(store, load_catalog()), write_lines(
+                db.with_suffix(".seed.jsonl"), [event("cart-other", 1, "CartCreated", {"customer": "Grace"})]))
+        try:
+            if fast:
+                result = import_file(store, CartService(store, load_catalog()), file)
+            else:
+                result = importer._import_path(store, CartService(store, load_catalog()), Path(file),
+                                               None, fast=False)
+        except ImportFileError as error:
+            return "refused", error.line, error.reason
+    return "imported", result.appended, result.skipped, log_of(db)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=files_with_repeats_and_faults(), ids=st.sampled_from(["ascending", "descending"]),
+       batch_lines=st.sampled_from([1, 2, 3, 4000]))
+def test_a_first_try_imports_or_refuses_a_file_as_the_careful_path_does(lines, ids, batch_lines):
+    """Whatever repeats and faults a file holds, the fast path into an empty database
+    (which trusts its verdict on a bad line, and skips a repeat it refused where it
+    stood) ends as the careful path alone would, on every line."""
+    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(importer, "BATCH_LINES", batch_lines):
+        tmp = Path(tmp)
+        file = write_lines(tmp / "f.jsonl", with_new_ids(lines, ids))
+        assert outcome_of_import(tmp / "first.db", file, fast=True) == \
+            outcome_of_import(tmp / "careful.db", file, fast=False)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=files_with_repeats_and_faults(), ids=st.sampled_from(["ascending", "descending"]),
+       stored=st.booleans())
+def test_the_checks_in_another_process_import_or_refuse_a_file_as_the_careful_path_does(
+        lines, ids, stored):
+    """The same, checked in the second process (a few examples: each starts one)."""
+    batches, started = CheckerProcess.batches, []
+
+    def batches_of_a_live_checker(checker):
+        started.append(checker)
+        try:
+            yield from batches(checker)
+        except CheckerFailed:  # the careful path would hide it
+            pytest.fail("the checking process died")
+
+    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(importer, "BATCH_LINES", 3), \
+            mock.patch.object(importer, "CHECK_ELSEWHERE_BYTES", 0), \
+            mock.patch.object(CheckerProcess, "batches", batches_of_a_live_checker):
+        tmp = Path(tmp)
+        file = write_lines(tmp / "f.jsonl", with_new_ids(lines, ids))
+        assert outcome_of_import(tmp / "first.db", file, True, stored) == \
+            outcome_of_import(tmp / "careful.db", file, False, stored)
+    assert started
 
 
 def test_an_import_into_an_empty_database_keeps_its_indexes(tmp_db, tmp_path):
