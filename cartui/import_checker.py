@@ -161,8 +161,8 @@ def check_file(path: str, catalog: Catalog, database: str | None, out: BinaryIO)
             importer = _Importer(store, None if store is None else CartService(store, catalog))
             for rows, refused, done_bytes in _checked_batches(file, reader, importer):
                 if rows or refused:
-                    refused = [(index, e.line, e.reason, e.event_id) for index, e in refused]
-                    send(ROWS, marshal.dumps((rows, refused)), done_bytes)
+                    refused_lines = [(index, e.line, e.reason, e.event_id) for index, e in refused]
+                    send(ROWS, marshal.dumps((rows, refused_lines)), done_bytes)
         send(END, orjson.dumps(importer.skipped), done_bytes)
     except ImportFileError as error:
         send(BAD_LINE, orjson.dumps([error.line, error.reason]), done_bytes)
