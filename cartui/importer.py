@@ -550,20 +550,18 @@ class _Importer:
             try:
                 tally = tallies.get(stream_id)
                 if tally is None:
-                    tally = tallies[stream_id] = self._stored_tally(number, stream_id, event_id)
+                    tally = tallies[stream_id] = self._stored_tally(number, stream_id)
                 if version != tally.version + 1:
                     raise ImportFileError(
                         number, f"{type_} of {stream_id!r} version {version} does not continue the "
                                 f"stream, which is at version {tally.version} (expected "
-                                f"{tally.version + 1})", event_id)
+                                f"{tally.version + 1})")
                 tally.apply(event)
-            except DomainError as exc:
-                refused.append((len(rows), ImportFileError(
-                    number, f"{type_} of {stream_id!r} version {version}: {exc}", event_id)))
-                self.skipped += 1
-                continue
-            except ImportFileError as exc:
-                refused.append((len(rows), exc))
+            except (ImportFileError, DomainError) as exc:
+                error = exc if isinstance(exc, ImportFileError) else ImportFileError(
+                    number, f"{type_} of {stream_id!r} version {version}: {exc}")
+                error.event_id = event_id
+                refused.append((len(rows), error))
                 self.skipped += 1
                 continue
             # Time never runs backwards in position order (the store's contract).
@@ -577,7 +575,7 @@ class _Importer:
         self.appended += len(rows)
         return rows, refused
 
-    def _stored_tally(self, number: int, stream_id: str, event_id: str) -> CartTally:
+    def _stored_tally(self, number: int, stream_id: str) -> CartTally:
         if self.fast:
             return CartTally(stream_id)
         loaded = self.service.load(stream_id)
@@ -585,12 +583,11 @@ class _Importer:
             bad = loaded.undecodable[0]
             raise ImportFileError(
                 number, f"cart {stream_id!r} has a stored event that cannot be decoded "
-                        f"(position {bad.position}: {bad.reason}), so this line cannot be checked",
-                event_id)
+                        f"(position {bad.position}: {bad.reason}), so this line cannot be checked")
         if loaded.gap is not None:
             raise ImportFileError(
                 number, f"cart {stream_id!r} has a gap in its versions ({loaded.gap}), written by "
-                        "another program, so this line cannot be checked", event_id)
+                        "another program, so this line cannot be checked")
         return CartTally.of(loaded.state)
 
 

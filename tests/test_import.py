@@ -4,7 +4,9 @@ import json
 import os
 import sqlite3
 import tempfile
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import Iterator
 from unittest import mock
 
 import orjson
@@ -59,29 +61,36 @@ def service(tmp_db):
     service.store.close()
 
 
+@contextmanager
+def checked_in_another_process() -> Iterator[list]:
+    """Every file, however small, checked in the second process; yields the checkers
+    started. One that dies fails the test: the careful path would hide it."""
+    batches, started, failures = CheckerProcess.batches, [], []
+
+    def batches_of_a_live_checker(checker):
+        started.append(checker)
+        try:
+            yield from batches(checker)
+        except CheckerFailed as exc:
+            failures.append(exc)
+            raise
+
+    with mock.patch.object(importer, "CHECK_ELSEWHERE_BYTES", 0), \
+            mock.patch.object(CheckerProcess, "batches", batches_of_a_live_checker):
+        yield started
+    assert not failures, "the checking process died"
+
+
 @pytest.fixture(params=["empty", "empty, checked in another process", "with events",
                         "with events, checked in another process"])
-def target(request, tmp_db, monkeypatch):
+def target(request, tmp_db):
     """The database an import goes into: empty (the fast path) or holding another cart,
     with the checks of the file here or, as for a large file, in another process."""
-    failures = []
-    if request.param.endswith("checked in another process"):
-        monkeypatch.setattr(importer, "CHECK_ELSEWHERE_BYTES", 0)  # any file is large
-        batches = CheckerProcess.batches
-
-        def batches_that_must_not_fail(checker):
-            try:
-                yield from batches(checker)
-            except CheckerFailed as exc:  # the careful path would hide it
-                failures.append(exc)
-                raise
-
-        monkeypatch.setattr(CheckerProcess, "batches", batches_that_must_not_fail)
     if request.param.startswith("with events"):
         with EventStore(tmp_db) as store:
             CartService(store, load_catalog()).create_cart("cart-other", "Grace")
-    yield tmp_db
-    assert not failures, "the checking process died"
+    with checked_in_another_process() if request.param.endswith("another process") else nullcontext():
+        yield tmp_db
 
 
 @pytest.fixture
@@ -529,18 +538,8 @@ def test_a_first_try_imports_or_refuses_a_file_as_the_careful_path_does(lines, i
 def test_the_checks_in_another_process_import_or_refuse_a_file_as_the_careful_path_does(
         lines, ids, stored):
     """The same, checked in the second process (a few examples: each starts one)."""
-    batches, started = CheckerProcess.batches, []
-
-    def batches_of_a_live_checker(checker):
-        started.append(checker)
-        try:
-            yield from batches(checker)
-        except CheckerFailed:  # the careful path would hide it
-            pytest.fail("the checking process died")
-
     with tempfile.TemporaryDirectory() as tmp, mock.patch.object(importer, "BATCH_LINES", 3), \
-            mock.patch.object(importer, "CHECK_ELSEWHERE_BYTES", 0), \
-            mock.patch.object(CheckerProcess, "batches", batches_of_a_live_checker):
+            checked_in_another_process() as started:
         tmp = Path(tmp)
         file = write_lines(tmp / "f.jsonl", with_new_ids(lines, ids))
         assert outcome_of_import(tmp / "first.db", file, True, stored) == \

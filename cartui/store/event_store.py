@@ -19,7 +19,9 @@ from typing import Callable, Iterable, Iterator, NamedTuple, Sequence
 import orjson
 
 from .rows import all_rows_of, rows_of, text_of
-from .schema import EVENT_ID_EXPR, LEGACY_SCHEMA_SQL, SCHEMA_SQL, STREAM_VERSION_INDEX
+from .schema import (
+    EVENT_ID_EXPR, EVENT_ID_INDEX, LEGACY_SCHEMA_SQL, SCHEMA_SQL, STREAM_VERSION_INDEX,
+)
 from .timestamps import (
     REAL_TIME, STORE_FORM_OF_REAL_TIME, format_timestamp, normalize_timestamp, utc_now,
     utc_now_text,
@@ -46,7 +48,7 @@ _BULK_LOAD_APPEND_ONLY_CACHE_KB = 8192
 _INDEX_SORT_CACHE_KB = 2048
 _INDEX_SORT_THREADS = 2
 # What SCHEMA_SQL makes besides the table: made again on open when missing.
-_SCHEMA_OBJECTS = {"events_no_update", "events_no_delete", "events_event_id", "snapshots",
+_SCHEMA_OBJECTS = {"events_no_update", "events_no_delete", EVENT_ID_INDEX, "snapshots",
                    "events_stream_position", "events_recorded_at", STREAM_VERSION_INDEX}
 
 
@@ -392,7 +394,7 @@ class EventStore:
                 if keep_stream_indexes:
                     kept |= {STREAM_VERSION_INDEX, "events_stream_position"}
                 if event_ids_ascending:
-                    kept.add("events_event_id")
+                    kept.add(EVENT_ID_INDEX)
                 # Indexes that only grow at their ends need a small cache for the
                 # pages they write to; the stream indexes want more.
                 cache_kb = _BULK_LOAD_CACHE_KB if keep_stream_indexes else _BULK_LOAD_APPEND_ONLY_CACHE_KB
@@ -576,14 +578,14 @@ class EventStore:
         """Whether no event_id is stored twice, with the index that keeps it so in
         place: always, but during a bulk load that left that index for its end,
         which builds it now (False when a repeated id stops it)."""
-        sql = self._indexes_left_for_the_end.get("events_event_id")
+        sql = self._indexes_left_for_the_end.get(EVENT_ID_INDEX)
         if sql is None:
             return True
         try:
             self.conn.execute(sql)
         except sqlite3.IntegrityError:
             return False
-        del self._indexes_left_for_the_end["events_event_id"]
+        del self._indexes_left_for_the_end[EVENT_ID_INDEX]
         return True
 
     def streams_with_events(self, stream_ids: Iterable[str]) -> set[str]:

@@ -51,6 +51,7 @@ STREAM_VERSION_INDEX_SQL = (
 SCHEMA_SQL = _SCHEMA_WITHOUT_STREAM_VERSION_SQL + STREAM_VERSION_INDEX_SQL
 LEGACY_SCHEMA_SQL = _SCHEMA_WITHOUT_STREAM_VERSION_SQL  # for a table with the constraint
 
+EVENT_ID_INDEX = "events_event_id"  # the idempotency index, as SCHEMA_SQL names it
 # The expression the idempotency index is built on; queries must repeat it
 # to the letter for SQLite to use the index.
 EVENT_ID_EXPR = "json_extract(metadata, '$.event_id')"
