@@ -3,7 +3,7 @@
 An import spends most of its time in Python, reading and checking lines, and
 the rest in SQLite, inserting them. In one process the two share one
 interpreter lock, so they mostly take turns. Here a child process
-(`python -m cartui.import_checker FILE`) reads and checks the file, with the
+(`python -m cartui.import_checker FD`) reads and checks the file, with the
 importer's own code, and hands over the checked rows while the parent
 inserts the batch before: the two run at once, on two cores.
 
@@ -37,7 +37,6 @@ import subprocess
 import sys
 import threading
 from contextlib import contextmanager
-from pathlib import Path
 from typing import BinaryIO, Iterator
 
 import orjson
@@ -62,11 +61,16 @@ class CheckerProcess:
         self.skipped = 0  # lines already stored or repeated: known once batches() ends
 
     @classmethod
-    def start(cls, path: Path, catalog: Catalog, batch_lines: int, read_bytes: int,
+    def start(cls, file: BinaryIO, catalog: Catalog, batch_lines: int, read_bytes: int,
               database: str | None = None) -> "CheckerProcess | None":
-        """The child checking `path`, reading it as the importer here would, against
+        """The child checking `file`, reading it as the importer here would, against
         the events of `database` (None: an empty log), or None where no Python can
-        be started."""
+        be started.
+
+        The child inherits the file itself, not its name: a name may mean another
+        file there (`/dev/stdin` is the child's settings pipe) or by then (an
+        editor saving over it). The two share its offset: this process must not
+        read the file until the child is stopped."""
         if not sys.executable:
             return None
         # It imports what this process imports, from where this process found it; in
@@ -75,11 +79,13 @@ class CheckerProcess:
         # it is shown where cartui shows its own (CARTUI_DEBUG).
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, sys.path))}
         stderr = None if os.environ.get("CARTUI_DEBUG") else subprocess.DEVNULL
+        fd = file.fileno()
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(path)], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=stderr, env=env, start_new_session=True)
-        except OSError:
+                [sys.executable, "-m", __name__, str(fd)], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=stderr, env=env, start_new_session=True,
+                pass_fds=(fd,))
+        except (OSError, ValueError):  # ValueError: no pass_fds on this system
             return None
         checker = cls(process)
         try:
@@ -127,9 +133,9 @@ class CheckerProcess:
 
 # -- the child ---------------------------------------------------------------------------------
 
-def check_file(path: str, catalog: Catalog, database: str | None, out: BinaryIO) -> None:
-    """Check the lines of `path` against the events of `database` (None: an empty
-    log) and write the frames to `out`.
+def check_file(fd: int, catalog: Catalog, database: str | None, out: BinaryIO) -> None:
+    """Check the lines of the file open as `fd`, from its start, against the events
+    of `database` (None: an empty log) and write the frames to `out`.
 
     A thread writes them, so the checks go on while the parent is busy
     inserting and the pipe is full."""
@@ -156,7 +162,8 @@ def check_file(path: str, catalog: Catalog, database: str | None, out: BinaryIO)
     reader = _LineReader(catalog.names())
     done_bytes = 0
     try:
-        with open(path, "rb") as file, cycle_collector_paused(), \
+        os.lseek(fd, 0, os.SEEK_SET)
+        with open(fd, "rb") as file, cycle_collector_paused(), \
                 _stored_log(database) as store:
             importer = _Importer(store, None if store is None else CartService(store, catalog))
             for rows, refused, done_bytes in _checked_batches(file, reader, importer):
@@ -186,7 +193,7 @@ def main() -> None:
 
     settings = orjson.loads(sys.stdin.buffer.read())
     importer.BATCH_LINES, importer.READ_BYTES = settings["batch_lines"], settings["read_bytes"]
-    check_file(sys.argv[1], Catalog.from_records(settings["catalog"]), settings["database"],
+    check_file(int(sys.argv[1]), Catalog.from_records(settings["catalog"]), settings["database"],
                sys.stdout.buffer)
 
 

@@ -229,7 +229,7 @@ def _import_path(store: EventStore, service: CartService, path: Path,
                 # Started under the write lock: into a log with events, the checker
                 # reads the stored carts and ids as this transaction found them
                 # (in WAL mode: a reader would hold up this writer otherwise).
-                checker = CheckerProcess.start(path, service.catalog, BATCH_LINES, READ_BYTES,
+                checker = CheckerProcess.start(file, service.catalog, BATCH_LINES, READ_BYTES,
                                                None if bulk else store.path)
             try:
                 if checker is not None:

@@ -249,6 +249,26 @@ def test_a_pipe_into_an_empty_database_skips_repeated_lines(run_process, tmp_db)
         assert [r.version for r in store.read_all(1)] == [1, 2, 3, 4]
 
 
+def test_a_file_given_as_dev_stdin_is_checked_whole_in_another_process(tmp_path, tmp_db):
+    """`cartui import /dev/stdin < FILE`: a file that can be read again, but whose name
+    means another file in the checking process (its own stdin)."""
+    lines = [*good_cart("cart-1"), *good_cart("cart-2")]
+    saved_stdin = os.dup(0)
+    with open(write_lines(tmp_path / "f.jsonl", lines), "rb") as file, \
+            checked_in_another_process() as checkers, EventStore(tmp_db) as store:
+        os.dup2(file.fileno(), 0)
+        try:
+            result = import_file(store, CartService(store, load_catalog()), "/dev/stdin")
+        finally:
+            os.dup2(saved_stdin, 0)
+            os.close(saved_stdin)
+    assert len(checkers) == 1
+    assert (result.appended, result.last_position) == (8, 8)
+    with EventStore(tmp_path / "by_name.db") as store:
+        import_file(store, CartService(store, load_catalog()), tmp_path / "f.jsonl")
+    assert log_of(tmp_db) == log_of(tmp_path / "by_name.db")
+
+
 def test_a_pipe_into_an_empty_database_names_its_bad_line(run_process, tmp_db):
     done = run_process("import", "/dev/stdin", "--db", tmp_db, input=jsonl([*good_cart(), {"bad": 1}]))
     assert (done.status, done.stderr) == (2, "error: line 5: unknown field 'bad'\n")
@@ -669,8 +689,9 @@ def test_the_checking_process_hands_over_the_rows_and_refused_lines_and_names_an
     lines = [*good_cart("cart-1"), event("cart-2", 1, "CartCreated", {"customer": "Ada"}),
              event("cart-2", 2, "ItemRemoved", {"sku": "COF-ESP-1KG"}), *good_cart("cart-3"),
              b"{not json"]
-    file = write_lines(tmp_path / "f.jsonl", lines)
+    file = open(write_lines(tmp_path / "f.jsonl", lines), "rb")
     checker = CheckerProcess.start(file, load_catalog(), batch_lines=3, read_bytes=1 << 20)
+    file.close()  # the child has its own
     batches = []
     try:
         with pytest.raises(ImportFileError) as raised:
@@ -755,8 +776,8 @@ def test_rows_checked_against_an_older_log_are_checked_again_here(tmp_path, monk
                      "'{\"event_id\":\"z-1\"}', '2026-01-05T11:00:00.000000Z')")
     conn.close()
     start = CheckerProcess.start
-    monkeypatch.setattr(CheckerProcess, "start", lambda path, catalog, lines, size, database:
-                        start(path, catalog, lines, size, str(older)))
+    monkeypatch.setattr(CheckerProcess, "start", lambda file, catalog, lines, size, database:
+                        start(file, catalog, lines, size, str(older)))
     monkeypatch.setattr(importer, "CHECK_ELSEWHERE_BYTES", 0)
     with EventStore(db) as store:
         result = import_file(store, CartService(store, load_catalog()),
@@ -804,11 +825,12 @@ def test_a_checking_process_that_fails_shows_its_traceback_only_when_debugging(
         monkeypatch.setenv("CARTUI_DEBUG", "1")
     else:
         monkeypatch.delenv("CARTUI_DEBUG", raising=False)
-    checker = CheckerProcess.start(tmp_path / "gone.jsonl", load_catalog(), batch_lines=3,
-                                   read_bytes=1 << 20)
+    with (tmp_path / "f.jsonl").open("wb") as unreadable:  # open for writing only
+        checker = CheckerProcess.start(unreadable, load_catalog(), batch_lines=3,
+                                       read_bytes=1 << 20)
     try:
         with pytest.raises(CheckerFailed):
             list(checker.batches())
     finally:
         checker.stop()
-    assert ("FileNotFoundError" in capfd.readouterr().err) == debug
+    assert ("Bad file descriptor" in capfd.readouterr().err) == debug

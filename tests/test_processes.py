@@ -134,7 +134,7 @@ def test_a_killed_import_into_a_database_with_events_leaves_all_or_nothing(tmp_d
     importing = subprocess.Popen([sys.executable, "-c", IMPORTER, str(tmp_db), str(path), threshold],
                                  stdout=subprocess.PIPE, text=True, env=child_env)
     assert importing.stdout.readline().startswith("progress")  # a batch is in, uncommitted
-    checkers = checker_processes(path)
+    checkers = checker_processes(importing.pid)
     assert len(checkers) == (1 if checked_elsewhere else 0)
     # Mid-transaction: pages of the open transaction are spilling into the WAL.
     wait_for(lambda: wal.exists() and wal.stat().st_size > start_size + 2_000_000,
@@ -142,7 +142,7 @@ def test_a_killed_import_into_a_database_with_events_leaves_all_or_nothing(tmp_d
     importing.send_signal(signal.SIGKILL)
     importing.communicate(timeout=30)
     deadline = time.monotonic() + 30
-    while checker_processes(path) & checkers:  # it finds its reader gone and ends too
+    while running(checkers):  # it finds its reader gone and ends too
         assert time.monotonic() < deadline, "the checking process outlived its import"
         time.sleep(0.01)
     assert_all_or_nothing(tmp_db, 1, count)
@@ -153,18 +153,31 @@ def test_a_killed_import_into_a_database_with_events_leaves_all_or_nothing(tmp_d
             assert import_file(store, CartService(store, load_catalog()), path).appended == count
 
 
-def checker_processes(path) -> set[int]:
-    """The processes still checking `path` for an import (see cartui.import_checker)."""
+def checker_processes(importer_pid: int) -> set[int]:
+    """The processes an import started to check its file (see cartui.import_checker)."""
     found = set()
     for proc in Path("/proc").iterdir():
         try:
             argv = (proc / "cmdline").read_bytes().split(b"\0")
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):  # not a process, or gone meanwhile
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):  # not a process, or gone meanwhile
             continue
-        if b"cartui.import_checker" in argv and str(path).encode() in argv and state != "Z":
+        if b"cartui.import_checker" in argv and parent == importer_pid:
             found.add(int(proc.name))
     return found
+
+
+def running(pids: set[int]) -> set[int]:
+    """Those of `pids` still running (neither gone nor a zombie)."""
+    alive = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state != "Z":
+            alive.add(pid)
+    return alive
 
 
 @pytest.mark.parametrize("checked_elsewhere", [False, True],
@@ -180,7 +193,7 @@ def test_a_killed_import_into_an_empty_database_leaves_nothing(tmp_db, big_file,
                                  stdout=subprocess.PIPE, text=True, env=child_env)
     first = importing.stdout.readline()  # a batch is in; the transaction is still open
     assert first.startswith("progress")
-    checkers = checker_processes(path)
+    checkers = checker_processes(importing.pid)
     assert len(checkers) == (1 if checked_elsewhere else 0)
     # The load writes into the database file itself (a rollback journal keeps what was
     # there): kill it once pages have spilled, so that the next open must roll back.
@@ -189,7 +202,7 @@ def test_a_killed_import_into_an_empty_database_leaves_nothing(tmp_db, big_file,
     rest, _ = importing.communicate(timeout=30)
     # The checking process finds its reader gone and ends too.
     deadline = time.monotonic() + 30
-    while checker_processes(path) & checkers:
+    while running(checkers):
         assert time.monotonic() < deadline, "the checking process outlived its import"
         time.sleep(0.01)
     assert_all_or_nothing(tmp_db, 0, count)
