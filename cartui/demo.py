@@ -109,6 +109,9 @@ def iter_demo_rows(catalog: Catalog, *, seed: int = DEFAULT_SEED, carts: int = D
     schema_1_until = start + timedelta(days=1)
     names = _customers(rng, carts)
     cart_ids = [f"cart-{n:08x}" for n in rng.sample(range(16 ** 8), carts)]
+    # Cart n of every demo of this seed shops alike, at times that sometimes meet:
+    # ids of one size mixed with this keep a demo of another size from holding them.
+    id_salt = random.Random(f"{seed}:{carts}").getrandbits(128)
     queue: list = []
     for index, session_start in enumerate(_session_starts(rng, carts, start)):
         cart_rng = random.Random(f"{seed}:{index}")
@@ -122,7 +125,7 @@ def iter_demo_rows(catalog: Catalog, *, seed: int = DEFAULT_SEED, carts: int = D
         except DomainError:
             events = []  # the shopper tried something the cart refuses: nothing happens
         nanoseconds = (moment - _UNIX_EPOCH) // _MICROSECOND * 1000
-        correlation_id = _uuid(nanoseconds, cart.rng)
+        correlation_id = _uuid(nanoseconds, cart.rng, id_salt)
         recorded_at = format_timestamp(moment)
         for event in events:
             cart.state = evolve(cart.state, event)
@@ -132,8 +135,8 @@ def iter_demo_rows(catalog: Catalog, *, seed: int = DEFAULT_SEED, carts: int = D
                 schema_version = 1
                 data = {"sku": data["sku"], "quantity": data["quantity"],
                         "price": data["unit_price_cents"] / 100}
-            metadata = {"event_id": _uuid(nanoseconds, cart.rng), "correlation_id": correlation_id,
-                        "causation_id": correlation_id}
+            metadata = {"event_id": _uuid(nanoseconds, cart.rng, id_salt),
+                        "correlation_id": correlation_id, "causation_id": correlation_id}
             yield (cart.state.cart_id, cart.state.version, type_, schema_version,
                    orjson.dumps(data).decode(), orjson.dumps(metadata).decode(), recorded_at)
         _push(queue, index, cart, script)
@@ -158,10 +161,11 @@ _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def _uuid(unix_nanoseconds: int, rng: random.Random) -> str:
+def _uuid(unix_nanoseconds: int, rng: random.Random, salt: int) -> str:
     """A time-ordered id as the service makes them (cartui.ids), from the cart's
-    random numbers (128 bits, as ever: the demo stays the same history)."""
-    return time_ordered_uuid(unix_nanoseconds, rng.getrandbits(128))
+    random numbers (128 bits, as ever: the demo stays the same history) and the salt
+    of the demo's seed and size."""
+    return time_ordered_uuid(unix_nanoseconds, rng.getrandbits(128) ^ salt)
 
 
 def _customers(rng: random.Random, carts: int) -> list[str | None]:

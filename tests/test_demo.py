@@ -4,6 +4,7 @@ import uuid
 from collections import Counter
 from datetime import datetime, timedelta
 
+import orjson
 import pytest
 
 from cartui.demo import DEMO_START, DemoRefused, iter_demo_rows, write_demo
@@ -109,6 +110,16 @@ def test_ids_are_derived_from_the_seed_and_event_ids_are_time_ordered_as_the_ser
     # A later moment gives a larger id (a command's events share their moment).
     assert all(a < b for a, b, earlier, later in zip(event_ids, event_ids[1:], rows, rows[1:])
                if earlier.recorded_at < later.recorded_at)
+
+
+def test_demos_of_other_sizes_share_no_event_id():
+    """Cart n of every demo of one seed shops alike, at times that sometimes meet:
+    its ids must still differ, or importing one demo into another would skip, as
+    already stored, events it does not hold."""
+    catalog = load_catalog()
+    ids = [{orjson.loads(row[5])["event_id"] for row in iter_demo_rows(catalog, carts=carts)}
+           for carts in (300, 400)]
+    assert not ids[0] & ids[1]
 
 
 def test_it_goes_only_into_an_empty_database(demo_db):
