@@ -21,6 +21,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
@@ -186,6 +187,24 @@ class MainScreen(Screen):
     def on_resize(self) -> None:
         # Crossing the 100-column breakpoint changes the layout and the History line's length.
         self.app.after_refresh(self.app.refresh_view)
+
+
+class CartsLoaded(Message):
+    """A worker read every cart's summary for the cart picker. A message, not a call
+    from the thread: it comes after the worker's TaskBar.Progress messages, so the
+    bar it hides is not shown again by one of them."""
+
+    def __init__(self, carts: list) -> None:
+        super().__init__()
+        self.carts = carts
+
+
+class FilterScanned(Message):
+    """A worker found the positions of the events that match a filter (up to `scanned_to`)."""
+
+    def __init__(self, event_filter: EventFilter, matches: list[int], scanned_to: int) -> None:
+        super().__init__()
+        self.event_filter, self.matches, self.scanned_to = event_filter, matches, scanned_to
 
 
 class CartuiApp(App):
@@ -652,11 +671,14 @@ class CartuiApp(App):
         finally:
             if store is not self.store:
                 store.close()
-        self.call_from_thread(self._open_cart_picker, carts)
+        self.post_message(CartsLoaded(carts))
 
-    def _open_cart_picker(self, carts: list) -> None:
+    @on(CartsLoaded)
+    def _open_cart_picker(self, message: CartsLoaded) -> None:
         self.main.query_one(TaskBar).finish()
-        self.open(CartPickerScreen(carts, self.selected_cart, not self.cursor.live),
+        if len(self.screen_stack) > 1:  # another dialog opened meanwhile: that one is wanted now
+            return
+        self.open(CartPickerScreen(message.carts, self.selected_cart, not self.cursor.live),
                   lambda cart_id: cart_id is not None and self.select_cart(cart_id))
 
     def select_cart(self, cart_id: str) -> None:
@@ -699,7 +721,7 @@ class CartuiApp(App):
                 sku, quantity = answer
                 self.cart_pane.select_line(sku)  # so + and - act on what was just added
                 self.run_command(lambda: self.service.add_item(cart_id, sku, quantity), cart_id)
-        self.open(ProductPickerScreen(self.catalog), add)
+        self.open(ProductPickerScreen(self.catalog, cart_id), add)
 
     def _selected_line(self) -> str | None:
         sku = self.cart_pane.selected_sku
@@ -779,16 +801,18 @@ class CartuiApp(App):
             if store is not self.store:
                 store.close()
         if not worker.is_cancelled:
-            self.call_from_thread(self._filter_ready, event_filter, matches, head)
+            self.post_message(FilterScanned(event_filter, matches, head))
 
-    def _filter_ready(self, event_filter: EventFilter, matches: list[int], scanned_to: int) -> None:
+    @on(FilterScanned)
+    def _filter_ready(self, message: FilterScanned) -> None:
         self.main.query_one(TaskBar).finish()
-        if event_filter != self.event_filter:
+        if message.event_filter != self.event_filter:
             return
-        if scanned_to < self.cursor.head:
-            matches += positions_matching(self.store, event_filter, self.event_log.summary,
-                                          scanned_to + 1, self.cursor.head)
-        self.event_log.set_filter(matches, event_filter)
+        matches = message.matches
+        if message.scanned_to < self.cursor.head:
+            matches += positions_matching(self.store, message.event_filter, self.event_log.summary,
+                                          message.scanned_to + 1, self.cursor.head)
+        self.event_log.set_filter(matches, message.event_filter)
         self.refresh_view()
 
     def _worker_store(self) -> EventStore:

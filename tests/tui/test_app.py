@@ -14,6 +14,7 @@ from textual.content import Content
 from textual.widgets import DataTable, Input, Static
 
 from cartui.demo import write_demo
+from cartui.history import History
 from cartui.importer import export_file
 from cartui.projections import Projections
 from cartui.resources import load_catalog
@@ -25,6 +26,7 @@ from cartui.tui.cursor import (
 )
 from cartui.tui.widgets.event_log import EventLog
 from cartui.tui.widgets.history_bar import HistorySlider
+from cartui.tui.widgets.task_bar import TaskBar
 
 MARKUP = "[bold red]x[/]"
 
@@ -759,6 +761,34 @@ async def test_cart_picker_shows_a_dash_for_no_customer_and_an_empty_one(demo_ap
         carts = {cart.cart_id: cart for cart in picker.carts}
         for cart_id in ("cart-nobody", "cart-blank"):
             assert str(picker.cells(carts[cart_id], [])[1]) == "—"
+
+
+async def test_a_dialog_opened_while_the_cart_list_loads_stays_on_top_alone(demo_app,
+                                                                            monkeypatch):
+    """c then a before the cart list has loaded (it catches up after other programs'
+    appends): the Add dialog opens at once, the cart list later. The user has moved
+    on, so the picker does not cover the dialog (its choice would change the cart
+    the dialog does not name), and the loading bar goes."""
+    a_pressed = threading.Event()
+    cart_summaries = History.cart_summaries
+
+    def catching_up_until_a_is_pressed(history, progress=None):
+        progress(1, 2)
+        a_pressed.wait(timeout=10)
+        progress(2, 2)
+        return cart_summaries(history, progress)
+    monkeypatch.setattr(History, "cart_summaries", catching_up_until_a_is_pressed)
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        demo_app.run_command(lambda: demo_app.service.create_cart("cart-open"), "cart-open")
+        await settle(pilot)
+        await pilot.press("c", "a")
+        a_pressed.set()
+        await demo_app.workers.wait_for_complete()
+        await settle(pilot)
+        assert [type(screen).__name__ for screen in demo_app.screen_stack[1:]] == [
+            "ProductPickerScreen"]
+        assert not demo_app.main.query_one(TaskBar).has_class("-running")
 
 
 async def test_filter_the_event_stream_by_cart(demo_app):

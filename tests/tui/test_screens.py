@@ -8,6 +8,7 @@ from typing import Callable
 
 import pytest
 from textual.app import App, ComposeResult
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
@@ -147,6 +148,13 @@ async def test_product_picker_filters_as_you_type_and_adds_the_highlighted_one()
         assert highlighted(app) == "COF-ESP" and app.focused.id == "product-filter"
         await pilot.press("enter")
     assert app.result == ("COF-ESP", 1)
+
+
+async def test_product_picker_names_the_cart_it_adds_to_as_it_is_written():
+    app = Host(lambda: ProductPickerScreen(CATALOG, "cart-[b]x[/b]"))
+    async with app.run_test():
+        title = app.screen.query_one(".dialog").border_title  # markup, as Textual keeps it
+        assert Content.from_markup(title).plain == "Add an item to cart-[b]x[/b]"
 
 
 async def test_product_picker_matches_sku_and_every_term():

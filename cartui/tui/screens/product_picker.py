@@ -5,12 +5,14 @@ from typing import Iterable
 from rich.text import Text
 from textual import on
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.validation import ValidationResult, Validator
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label, Static
 
 from ...domain import Catalog, Product, validate_quantity
 from ...domain.errors import InvalidQuantity
+from ...literal import literal
 from ...money import money
 from .dialog import ErrorLine, filtered
 from .picker import PickerDialog, PickerTable
@@ -48,9 +50,15 @@ class ProductPickerScreen(PickerDialog[tuple[str, int]]):
     KEY_HINTS = [("↑↓", "choose"), ("tab", "quantity"), ("enter", "add"), ("esc", "cancel")]
     AUTO_FOCUS = "#product-filter"
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, cart_id: str | None = None) -> None:
         super().__init__()
         self.catalog = catalog
+        self.cart_id = cart_id  # the cart the item goes to, named in the title
+
+    def dialog_title(self) -> str | Content:
+        if self.cart_id is None:
+            return self.DIALOG_TITLE
+        return Content.assemble(f"{self.DIALOG_TITLE} to ", literal(self.cart_id))
 
     def compose_body(self) -> Iterable[Widget]:
         yield Input(placeholder="Filter by name, sku or category", id="product-filter")
