@@ -393,9 +393,10 @@ def export(app: App, file: Path | None) -> None:
 
 
 @command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True,
+                                        path_type=Path))
 def import_(app: App, file: Path) -> None:
-    """Append the events of a JSON Lines file: all of them, or none.
+    """Append the events of a JSON Lines file (- for stdin): all of them, or none.
 
     Every line is checked first (JSON, schema, the cart rules); the first bad
     line is named and nothing is appended. Lines whose event_id is already
@@ -405,6 +406,8 @@ def import_(app: App, file: Path) -> None:
     """
     from .importer import import_file
 
+    if str(file) == "-":
+        file = Path("/dev/stdin")
     created = not app.db_path.exists()
     app.open_store()
     try:

@@ -619,6 +619,11 @@ def _recorded_at(number: int, text: object) -> str:
 # The errors of a line the reading loop found wrong, worded precisely.
 
 def _json_error(number: int, raw: bytes) -> ImportFileError:
+    try:  # the parser's own words for this speak of surrogates
+        raw.decode()
+    except UnicodeDecodeError as exc:
+        return ImportFileError(number, f"not valid JSON (not UTF-8 text: byte "
+                                       f"0x{raw[exc.start]:02x} at column {exc.start + 1})")
     try:  # parsed again without its newline, after which the parser would count "line 2"
         orjson.loads(raw.rstrip(b"\r\n"))
     except orjson.JSONDecodeError as exc:

@@ -269,6 +269,12 @@ def test_a_file_given_as_dev_stdin_is_checked_whole_in_another_process(tmp_path,
     assert log_of(tmp_db) == log_of(tmp_path / "by_name.db")
 
 
+def test_a_dash_imports_from_stdin(run_process, tmp_db):
+    done = run_process("import", "-", "--db", tmp_db, input=jsonl(good_cart()))
+    assert (done.status, done.stdout) == (
+        0, "imported 4 events from /dev/stdin (positions 1..4)\n"), done.stderr
+
+
 def test_a_pipe_into_an_empty_database_names_its_bad_line(run_process, tmp_db):
     done = run_process("import", "/dev/stdin", "--db", tmp_db, input=jsonl([*good_cart(), {"bad": 1}]))
     assert (done.status, done.stderr) == (2, "error: line 5: unknown field 'bad'\n")
@@ -337,6 +343,8 @@ def bad_line_cases():
     # Where in the line, as in a file of one line: the line's newline is no "line 2".
     yield "not JSON", b'{"stream_id": "cart-a", ', \
         "not valid JSON (unexpected end of data: line 1 column 25 (char 24))"
+    yield "not UTF-8", b'{"stream_id": "cart-\xff"}', \
+        "not valid JSON (not UTF-8 text: byte 0xff at column 21)"
     yield "not an object", b"[1, 2]", "a line must be a JSON object"
     yield "missing field", {k: v for k, v in cart[1].items() if k != "recorded_at"}, \
         "missing field 'recorded_at'"

@@ -51,7 +51,7 @@ def parse_timestamp(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip().replace("z", "Z"))
     except ValueError:
-        raise ValueError(f"not a time: {text!r} (like 2026-01-06T14:00:00Z)") from None
+        raise ValueError(f"not a time: {text!r} (like 2026-01-06T14:00Z)") from None
     if moment.tzinfo is None:
         if "T" not in text.upper() and " " not in text.strip():  # a date alone
             raise ValueError(f"timestamp {text!r} is a date without a time and a zone "

@@ -1006,13 +1006,18 @@ class CartuiApp(App):
         """Textual's own, but "Keys": its key panel squeezes the four regions (at 80
         columns, the projections into broken rows), and ? lists every key already."""
         for command in super().get_system_commands(screen):
-            if command.title != "Keys":
+            if command.title not in ("Keys", "Quit"):  # Quit: "Quit cartui" says its key
                 yield command
 
     def say(self, message: str, **options) -> None:
         """A notification. Never markup, nor control characters: messages quote
-        cart ids, skus and paths."""
-        self.notify(literal(message), markup=False, **options)
+        cart ids, skus and paths. Not again while it still shows: keys pressed one
+        after another would stack the same refusal over the panes."""
+        text, title = literal(message), options.get("title", "")
+        if any(shown.message == text and shown.title == title and not shown.has_expired
+               for shown in self._notifications):
+            return
+        self.notify(text, markup=False, **options)
 
     def open(self, screen: Screen, callback: Callable | None = None) -> None:
         """Push a dialog; a playing history pauses while it is open."""

@@ -656,6 +656,19 @@ async def test_enter_and_x_on_an_empty_log_say_how_to_begin(empty_app):
             assert notices(empty_app) == ["The log is empty: n creates a cart."]
 
 
+async def test_a_refusal_repeated_while_it_shows_is_shown_once(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("left")  # the past: edits are refused
+        await settle(pilot)
+        await pilot.press("a", "n", "o", "a")
+        said = notices(demo_app)
+        assert len(said) == 1 and said[0].startswith("You are looking at the past")
+        demo_app.clear_notifications()
+        await pilot.press("a")  # gone: said again
+        assert notices(demo_app) == said
+
+
 async def test_enter_in_the_cart_pane_shows_the_detail_also_without_lines(demo_app):
     async with demo_app.run_test(size=(120, 35)) as pilot:
         await settle(pilot)
@@ -1366,11 +1379,13 @@ def test_every_key_of_the_issue_is_a_described_binding():
     assert {"left", "home", "end", "pageup", "pagedown"} <= history_keys
 
 
-async def test_palette_leaves_out_textuals_key_panel(demo_app):
+async def test_palette_leaves_out_textuals_key_panel_and_its_second_quit(demo_app):
     async with demo_app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         system = [command.title for command in demo_app.get_system_commands(demo_app.screen)]
-        assert "Quit" in system and "Keys" not in system  # ? lists the keys, in a screen
+        assert "Keys" not in system  # ? lists the keys, in a screen
+        assert "Quit" not in system  # "Quit cartui" is there, with its key
+        assert "Quit cartui" in [name for name, _, _ in demo_app.palette_commands()]
 
 
 def test_palette_offers_every_action_and_export(demo_app):
