@@ -5,6 +5,7 @@ import functools
 import json
 import os
 import queue
+import shutil
 import signal
 import stat
 import sqlite3
@@ -541,6 +542,44 @@ def test_carts_and_projections_of_a_read_only_database_fold_what_they_cannot_sto
     assert (rebuilt.status, rebuilt.error_lines) == (2, [
         "error: the database is read-only, and this command writes to it: attempt to write a "
         "readonly database"])
+
+
+def in_a_read_only_folder(folder, *args) -> subprocess.CompletedProcess:
+    """`cartui ARGS...` where `folder` is a read-only file system (a bind mount of its
+    own, in a mount namespace of its own: Linux, as root)."""
+    remount = 'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0" && exec "$@"'
+    return subprocess.run(["unshare", "-m", "sh", "-c", remount, str(folder), sys.executable,
+                           "-m", "cartui", *map(str, args)], capture_output=True, text=True,
+                          timeout=60)
+
+
+def can_mount_read_only(folder) -> bool:
+    try:
+        done = subprocess.run(["unshare", "-m", "sh", "-c", 'mount --bind "$0" "$0" && '
+                               'mount -o remount,ro,bind "$0" "$0"', str(folder)],
+                              capture_output=True, timeout=30)
+    except OSError:
+        return False
+    return done.returncode == 0
+
+
+def test_a_database_on_a_read_only_file_system_is_read_as_it_is(shop, tmp_path, run_process):
+    """SQLite cannot make the WAL's shared memory beside it, so it cannot open it as
+    usual; with no WAL left there, the file alone is the whole log."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    if not can_mount_read_only(folder):
+        pytest.skip("needs a read-only bind mount: Linux, as root")
+    shutil.copy(shop, folder / "shop.db")  # closed: the WAL is in the file
+    db = folder / "shop.db"
+    for args in (["carts"], ["show", "cart-open"], ["events"], ["verify"], ["projections"]):
+        here, there = run_process(*args, "--db", shop), in_a_read_only_folder(
+            folder, *args, "--db", db)
+        assert (there.returncode, there.stdout) == (here.status, here.stdout), there.stderr
+    refused = in_a_read_only_folder(folder, "add", "cart-open", "TEA-EGR-100", "--db", db)
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines()[-1].startswith("error: cannot write to ")
+    assert sorted(p.name for p in folder.iterdir()) == ["shop.db"]
 
 
 def sqlite_error(kind, message: str, name: str):

@@ -177,17 +177,21 @@ class EventStore:
         self._now = utc_now_text if clock is utc_now else lambda: format_timestamp(clock())
         if self.path != ":memory:":
             self._refuse_what_sqlite_would_mistake(self.path)
+        if synchronous.upper() not in ("FULL", "NORMAL", "OFF", "EXTRA"):
+            raise ValueError(f"unknown synchronous mode {synchronous!r}")
+        # Opened only to read, as it is (see _open_where_only_readable).
+        self.read_only = False
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=busy_timeout,
-                                        check_same_thread=False)
-            self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            if synchronous.upper() not in ("FULL", "NORMAL", "OFF", "EXTRA"):
-                raise ValueError(f"unknown synchronous mode {synchronous!r}")
-            self.conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
-            self._create_schema()  # first: it refuses a file that is not ours, untouched
-            if not self.in_wal_mode():
+            try:
+                self.conn = self._connect(self.path, busy_timeout, synchronous)
+                self._create_schema()  # first: it refuses a file that is not ours, untouched
+            except sqlite3.OperationalError as exc:
+                if not self._only_readable(exc):
+                    raise
+                self._open_where_only_readable(busy_timeout)
+            if not self.read_only and not self.in_wal_mode():
                 self._turn_to_wal()
             self._identity = self._file_identity()
         except sqlite3.OperationalError as exc:
@@ -203,6 +207,53 @@ class EventStore:
                 f"cannot open {self.path}: {exc.filename} is not a directory") from None
         except OSError as exc:
             raise StoreError(f"cannot open {self.path}: {exc.strerror or exc}") from None
+
+    @staticmethod
+    def _connect(target: str, busy_timeout: float, synchronous: str,
+                 uri: bool = False) -> sqlite3.Connection:
+        conn = sqlite3.connect(target, isolation_level=None, timeout=busy_timeout,
+                               check_same_thread=False, uri=uri)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+        except sqlite3.Error:
+            conn.close()
+            raise
+        return conn
+
+    def _only_readable(self, exc: sqlite3.OperationalError) -> bool:
+        """Whether SQLite could not open the file for want of writing beside it: a
+        folder cartui may not write to (a read-only file system, say), where it
+        cannot make the WAL's shared memory. With no WAL left there, the file alone
+        is the whole log."""
+        path = Path(self.path)
+        return (exc.sqlite_errorname == "SQLITE_CANTOPEN" and path.is_file()
+                and os.access(path, os.R_OK) and not os.access(path.parent, os.W_OK)
+                and not database_files(path)[1].exists())
+
+    def _open_where_only_readable(self, busy_timeout: float) -> None:
+        """Open the file to read it as it is: nothing can change it where nothing
+        can be written (SQLite's immutable)."""
+        if hasattr(self, "conn"):  # it opened, then could not read
+            self.conn.close()
+        self.conn = self._connect(f"{Path(self.path).resolve().as_uri()}?mode=ro&immutable=1",
+                                  busy_timeout, "OFF", uri=True)
+        self.read_only = True
+        self._create_schema()
+
+    def may_write(self) -> bool:
+        """Whether this process may write to the database: not when it was opened only
+        to read, nor when the file, or the folder SQLite writes the WAL into, is
+        read-only to it (permissions, a read-only file system, an immutable file).
+        A few system calls; a write may still fail (a full disk)."""
+        if self.read_only:
+            return False
+        if self.path == ":memory:":
+            return True
+        database, wal, shared_memory = database_files(self.path)[:3]
+        return os.access(database, os.W_OK) and (
+            os.access(database.parent, os.W_OK)
+            or all(os.access(beside, os.W_OK) for beside in (wal, shared_memory)))
 
     @staticmethod
     def _refuse_what_sqlite_would_mistake(path: str) -> None:

@@ -189,6 +189,10 @@ class MainScreen(Screen):
         self.app.after_refresh(self.app.refresh_view)
 
 
+READ_ONLY = ("The database is read-only to cartui (its file, or the folder it is in, cannot "
+             "be written): it shows the history, and edits and rebuilds are off.")
+
+
 class CartsLoaded(Message):
     """A worker read every cart's summary for the cart picker. A message, not a call
     from the thread: it comes after the worker's TaskBar.Progress messages, so the
@@ -335,7 +339,7 @@ class CartuiApp(App):
         recorded_at = self.store.recorded_at(cursor.position) if cursor.position else None
         history_bar = main.query_one(HistoryBar)
         history_bar.set_class(main.has_class("-narrow"), "-compact")
-        history_bar.show(cursor, recorded_at)
+        history_bar.show(cursor, recorded_at, read_only=not self.store.may_write())
         self._show_banner(recorded_at)
         self.event_log.show(head=cursor.head, cursor=cursor.position, skipped=cursor.skipped,
                             broken=self.event_log.broken if cursor.what_if else frozenset(),
@@ -594,6 +598,9 @@ class CartuiApp(App):
             self.say(f"An import of {self._importing} is appending: edit again once it ends.",
                      title="Busy", severity="warning")
             return True
+        if not self.store.may_write():
+            self.say(READ_ONLY, title="Read-only", severity="warning")
+            return True
         cursor = self.cursor
         if cursor.editable:
             return False
@@ -836,6 +843,9 @@ class CartuiApp(App):
             self.catch_up_projections()
 
     def action_rebuild_projections(self) -> None:
+        if not self.store.may_write():
+            self.say(READ_ONLY, title="Read-only", severity="warning")
+            return
         self.catch_up_projections(rebuild=True)
 
     def catch_up_projections(self, rebuild: bool = False) -> None:

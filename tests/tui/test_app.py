@@ -20,7 +20,7 @@ from cartui.projections import Projections
 from cartui.resources import load_catalog
 from cartui.service import CartService
 from cartui.store import ConcurrencyError, EventStore, StoreBusy, StoreError, parse_timestamp
-from cartui.tui.app import KEYS, MAIN_BINDINGS, MainScreen
+from cartui.tui.app import KEYS, MAIN_BINDINGS, READ_ONLY, MainScreen
 from cartui.tui.cursor import (
     AT_THE_EMPTY_WORLD, BIG_STEP, LONGEST_REAL_TIME_GAP, SHORTEST_REAL_TIME_GAP, HistoryCursor,
 )
@@ -464,12 +464,13 @@ async def test_edits_are_refused_in_the_past_and_say_how_to_return(demo_app):
         head = demo_app.store.head_position()
         await pilot.press("left")
         for key in ("a", "n", "o", "plus", "minus", "delete"):
+            demo_app.clear_notifications()
             await pilot.press(key)
             await settle(pilot)
             assert isinstance(demo_app.screen, MainScreen), key  # no dialog opened
+            said = notices(demo_app)
+            assert len(said) == 1 and "past" in said[0] and "end" in said[0], key
         assert demo_app.store.head_position() == head
-        said = notices(demo_app)
-        assert len(said) == 6 and all("past" in n and "end" in n for n in said)
 
 
 @pytest.mark.parametrize("failure, told", [
@@ -667,6 +668,23 @@ async def test_a_refusal_repeated_while_it_shows_is_shown_once(demo_app):
         demo_app.clear_notifications()
         await pilot.press("a")  # gone: said again
         assert notices(demo_app) == said
+
+
+async def test_a_database_the_app_may_not_write_says_so_before_an_edit(demo_app, monkeypatch):
+    monkeypatch.setattr(EventStore, "may_write", lambda store: False)
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        assert "LIVE" in text_of(demo_app, "#history-info")
+        assert "read-only" in text_of(demo_app, "#history-info")
+        for key in ("n", "a", "o"):
+            demo_app.clear_notifications()
+            await pilot.press(key)
+            assert len(demo_app.screen_stack) == 1  # no dialog to fill in first
+            assert notices(demo_app) == [READ_ONLY], key
+        demo_app.clear_notifications()
+        await demo_app.run_action("rebuild_projections")
+        await pilot.pause()
+        assert notices(demo_app) == [READ_ONLY]
 
 
 async def test_enter_in_the_cart_pane_shows_the_detail_also_without_lines(demo_app):

@@ -83,14 +83,15 @@ class HistoryBar(Widget):
     """Position, time at the cursor, LIVE / PAST, playback and what-if, above the slider."""
 
     COMPONENT_CLASSES = {"history-bar--live", "history-bar--past", "history-bar--what-if",
-                         "history-bar--label"}
+                         "history-bar--label", "history-bar--read-only"}
 
     def compose(self) -> ComposeResult:
         yield Static(id="history-info")
         yield HistorySlider(id="history-slider")
 
-    def show(self, cursor: HistoryCursor, recorded_at: str | None) -> None:
-        """The info line; narrow screens get a short one that leaves the slider room beside it."""
+    def show(self, cursor: HistoryCursor, recorded_at: str | None, read_only: bool = False) -> None:
+        """The info line; narrow screens get a short one that leaves the slider room beside it.
+        `read_only`: the database cannot be written, so LIVE takes no edits either."""
         style = self.get_component_rich_style
         short = self.has_class("-compact")
         what_if = None
@@ -114,6 +115,8 @@ class HistoryBar(Widget):
             state += " playing" if cursor.playing else " paused"
         parts = [badge, Text(where), Text(when),
                  Text(f" · {state} {cursor.speed_label}", style("history-bar--label"))]
+        if read_only:
+            parts.append(Text(" · read-only", style("history-bar--read-only")))
         if what_if is not None:
             parts += [Text(" "), what_if]
         if short:
