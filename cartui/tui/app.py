@@ -423,8 +423,8 @@ class CartuiApp(App):
                 "Position 0 is the empty world: no cart yet. → steps to the first event.")
         elif (cursor.what_if and not cart.exists
               and self.history.cart_at(cart_id, position).state.exists):
-            self.cart_pane.show(cart, position,
-                                "not created in this what-if: its CartCreated is skipped")
+            # Short: the pane cuts its status line (35 columns at 80x24).
+            self.cart_pane.show(cart, position, "CartCreated skipped in this what-if")
         else:
             self.cart_pane.show(cart, position)
         self.projections_pane.show(projections, self.service.product_names)
