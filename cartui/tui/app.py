@@ -190,7 +190,7 @@ class MainScreen(Screen):
 
 
 READ_ONLY = ("The database is read-only to cartui (its file, or the folder it is in, cannot "
-             "be written): it shows the history, and edits and rebuilds are off.")
+             "be written): it shows the history, and edits, imports and rebuilds are off.")
 
 
 class CartsLoaded(Message):
@@ -238,6 +238,7 @@ class CartuiApp(App):
         self.event_filter: EventFilter | None = None
         self._data_version = store.data_version()
         self._play_timer: Timer | None = None
+        self._frame_due = 0.0  # when the frame playing now was due (time.monotonic)
         self._panes_pending = False
         # Where the stored projections are while a catch-up runs (None: not catching up).
         self._projections_tip: int | None = None
@@ -533,7 +534,10 @@ class CartuiApp(App):
             self._play_timer.stop()
             self._play_timer = None
 
-    def _schedule_next_frame(self) -> None:
+    def _schedule_next_frame(self, after_a_frame: bool = False) -> None:
+        """The next frame, a delay after this one was due (not after it was drawn: a
+        frame that comes late, behind the drawing of the one before, must not slow the
+        speed down), or at once when the screen cannot keep up."""
         if self._play_timer is not None:
             self._play_timer.stop()
         gap = None
@@ -544,7 +548,11 @@ class CartuiApp(App):
                 gap = (parse_timestamp(following) - parse_timestamp(now)).total_seconds()
             except ValueError:  # the start, the end, or a time another program wrote as text
                 gap = None
-        self._play_timer = self.set_timer(self.cursor.delay_before_next(gap), self._play_frame)
+        now = time.monotonic()
+        delay = self.cursor.delay_before_next(gap)
+        self._frame_due = max(now, self._frame_due + delay) if after_a_frame else now + delay
+        # Never 0: a Textual timer of no interval divides by it and never fires.
+        self._play_timer = self.set_timer(max(self._frame_due - now, 0.001), self._play_frame)
 
     def _play_frame(self) -> None:
         self._play_timer = None
@@ -554,7 +562,7 @@ class CartuiApp(App):
         if self.cursor.live:
             self.stop_playing()
         else:
-            self._schedule_next_frame()
+            self._schedule_next_frame(after_a_frame=True)
         self.refresh_view()
 
     def _speed_changed(self) -> None:
@@ -913,6 +921,9 @@ class CartuiApp(App):
         if self._importing is not None:
             self.say(f"An import of {self._importing} is running: one at a time.",
                      severity="warning")
+            return
+        if not self.store.may_write():
+            self.say(READ_ONLY, title="Read-only", severity="warning")
             return
         self.open(ImportScreen(str(Path.cwd()) + os.sep),
                   lambda path: path and self.import_events(path))

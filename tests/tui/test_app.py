@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from types import SimpleNamespace
 
 import orjson
 import pytest
@@ -306,6 +307,27 @@ async def test_play_pause_and_speed(demo_app):
         assert demo_app.cursor.speed_label == "real time"
         await pilot.press("]")
         assert demo_app.cursor.speed_label == "1x"
+
+
+async def test_a_frame_that_comes_late_does_not_slow_playback_down(demo_app, monkeypatch):
+    """Each frame is due a delay after the one before was due, not after it was drawn."""
+    import cartui.tui.app as app_module
+
+    clock = [1000.0]
+    monkeypatch.setattr(app_module, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    delays = []
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("home", "]", "]")  # 10x: a frame every 0.05 s
+        monkeypatch.setattr(demo_app, "set_timer", lambda delay, callback: delays.append(
+            round(delay, 6)) or SimpleNamespace(stop=lambda: None))
+        demo_app.action_toggle_play()
+        for late_by in (0.02, 0.0, 0.5, 0.0):
+            clock[0] = demo_app._frame_due + late_by
+            demo_app._play_frame()
+    # 20 ms late: the next comes 20 ms sooner; half a second behind: at once (a timer
+    # must wait a little), with no burst after.
+    assert delays == [0.05, 0.03, 0.05, 0.001, 0.05]
 
 
 async def test_play_at_live_replays_from_the_start_and_says_so(demo_app):
@@ -681,10 +703,12 @@ async def test_a_database_the_app_may_not_write_says_so_before_an_edit(demo_app,
             await pilot.press(key)
             assert len(demo_app.screen_stack) == 1  # no dialog to fill in first
             assert notices(demo_app) == [READ_ONLY], key
-        demo_app.clear_notifications()
-        await demo_app.run_action("rebuild_projections")
-        await pilot.pause()
-        assert notices(demo_app) == [READ_ONLY]
+        for action in ("rebuild_projections", "import"):
+            demo_app.clear_notifications()
+            await demo_app.run_action(action)
+            await pilot.pause()
+            assert len(demo_app.screen_stack) == 1, action
+            assert notices(demo_app) == [READ_ONLY], action
 
 
 async def test_enter_in_the_cart_pane_shows_the_detail_also_without_lines(demo_app):
