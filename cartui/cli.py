@@ -743,7 +743,11 @@ def _stop_on_sigterm() -> None:
 # -- errors and exit statuses ----------------------------------------------------------------
 
 def main(argv: Iterable[str] | None = None) -> None:
-    sys.exit(run(argv))
+    try:
+        status = run(argv)
+    except KeyboardInterrupt:  # Ctrl-C while an error was being told
+        status = _fail("interrupted", INTERRUPTED)
+    sys.exit(status)
 
 
 def run(argv: Iterable[str] | None = None) -> int:

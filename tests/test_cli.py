@@ -807,6 +807,41 @@ def test_ctrl_c_in_the_middle_of_a_listing_is_not_a_success(demo_db, child_env, 
     assert rest.count(b"\n") < 2_000  # cut short: the demo has more events
 
 
+class _InterruptedImport:
+    """A module finder that raises KeyboardInterrupt for one module, as Ctrl-C
+    pressed while it loads would."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def find_spec(self, name, path=None, target=None):
+        if name == self.name:
+            raise KeyboardInterrupt
+        return None
+
+
+def test_ctrl_c_while_the_command_line_loads_or_tells_an_error_is_one_line(monkeypatch,
+                                                                           capsys):
+    import cartui.__main__ as entry
+
+    monkeypatch.delitem(sys.modules, "cartui.cli")
+    monkeypatch.setattr(sys, "meta_path", [_InterruptedImport("cartui.cli"), *sys.meta_path])
+    with pytest.raises(SystemExit) as exited:
+        entry.main()
+    assert (exited.value.code, capsys.readouterr().err) == (130, "error: interrupted\n")
+    monkeypatch.undo()
+
+    def interrupted_while_telling(argv):
+        try:
+            raise cli.CliError("cart 'x' does not exist")
+        finally:  # Ctrl-C as the error is told
+            raise KeyboardInterrupt
+    monkeypatch.setattr(cli, "run", interrupted_while_telling)
+    with pytest.raises(SystemExit) as exited:
+        cli.main([])
+    assert (exited.value.code, capsys.readouterr().err) == (130, "error: interrupted\n")
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
 def test_a_change_made_whose_output_cannot_be_written_is_a_success_that_says_so(
         shop, child_env):
