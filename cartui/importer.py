@@ -588,6 +588,11 @@ class _Importer:
             raise ImportFileError(
                 number, f"cart {stream_id!r} has a gap in its versions ({loaded.gap}), written by "
                         "another program, so this line cannot be checked")
+        if loaded.uncreated is not None:
+            raise ImportFileError(
+                number, f"cart {stream_id!r} has an event before its CartCreated "
+                        f"({loaded.uncreated}), written by another program, so this line cannot "
+                        "be checked")
         return CartTally.of(loaded.state)
 
 

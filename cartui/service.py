@@ -36,6 +36,9 @@ class LoadedCart:
     # The first row whose version does not continue the stream (another program
     # wrote it), as "position P: version V after version U"; None in a sound stream.
     gap: str | None = None
+    # The first row of the cart before its CartCreated (another program wrote it), as
+    # "position P: ItemAdded before the cart's CartCreated"; None in a sound stream.
+    uncreated: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,16 +99,18 @@ class CartService:
         if snapshot is not None:
             state, after = CartState.from_dict(orjson.loads(snapshot[2])), snapshot[1]
         undecodable = []
-        gap = None
+        gap = uncreated = None
         for row in self.store.read_stream(cart_id, after_position=after, up_to_position=as_of):
             if row.version != state.version + 1 and gap is None:
                 gap = f"position {row.position}: version {row.version} after version {state.version}"
+            if state.status == "new" and row.type != "CartCreated" and uncreated is None:
+                uncreated = f"position {row.position}: {row.type} before the cart's CartCreated"
             try:
                 state = evolve(state, self.decode(row))
             except UndecodableEvent as exc:
                 undecodable.append(exc)
                 state = skip_undecodable(state)
-        return LoadedCart(state, as_of, undecodable, gap)
+        return LoadedCart(state, as_of, undecodable, gap, uncreated)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -182,6 +187,11 @@ class CartService:
             # Its next version may be taken already: every append would conflict.
             raise StoreError(f"cart {command.cart_id!r} has a gap in its versions ({loaded.gap}), "
                              "written by another program, so it cannot be changed")
+        if loaded.uncreated is not None:
+            # A CartCreated now would adopt events that came before it.
+            raise StoreError(f"cart {command.cart_id!r} has an event before its CartCreated "
+                             f"({loaded.uncreated}), written by another program, so it cannot "
+                             "be changed")
         return loaded.state, decide(command, loaded.state, self.catalog)
 
     def create_cart(self, cart_id: str | None = None, customer: str | None = None) -> CommandResult:

@@ -218,6 +218,34 @@ def test_a_stream_without_a_version_1_is_not_a_stream_that_does_not_exist(run_cl
         "version 0)" in created.stderr
 
 
+def test_a_cart_whose_first_event_is_not_its_creation_is_not_created_over_it(run_cli, shop,
+                                                                             tmp_path):
+    """Another program began cart-g with an ItemAdded: a CartCreated now would adopt
+    an item added before the cart existed."""
+    with sqlite3.connect(shop, isolation_level=None) as conn:
+        conn.execute("INSERT INTO events VALUES (5, 'cart-g', 1, 'ItemAdded', 2, ?, ?, "
+                     "'2030-01-01T00:00:00.000000Z')",
+                     ('{"sku":"TEA-EGR-100","name":"Earl Grey","unit_price_cents":650,'
+                      '"quantity":1}', METADATA % "f1"))
+    conn.close()
+    told = ("cart 'cart-g' has an event before its CartCreated (position 5: ItemAdded before "
+            "the cart's CartCreated), written by another program")
+    for args in (["new", "--cart", "cart-g"], ["add", "cart-g", "TEA-EGR-100"]):
+        result = run_cli(*args, "--db", shop)
+        assert result.status == 2 and result.error_lines[-1].startswith(f"error: {told}"), result
+    line = {"stream_id": "cart-g", "version": 2, "type": "CartCreated", "schema_version": 1,
+            "data": {"customer": None},
+            "metadata": {"event_id": "i1", "correlation_id": None, "causation_id": None},
+            "recorded_at": "2030-01-02T00:00:00Z"}
+    (tmp_path / "more.jsonl").write_bytes(orjson.dumps(line) + b"\n")
+    imported = run_cli("import", str(tmp_path / "more.jsonl"), "--db", shop)
+    assert imported.status == 2 and f"line 1: {told}" in imported.stderr
+    shown = run_cli("show", "cart-g", "--db", shop)
+    assert "warning: an event before the cart was created (position 5: ItemAdded before the " \
+        "cart's CartCreated)" in shown.stderr
+    assert run_cli("events", "--from", "6", "--db", shop).stdout == ""
+
+
 def test_a_cart_known_to_the_service_is_not_appended_under_a_gap(shop):
     """The service decides on the cart as its last append left it (no read): the
     store still refuses version 3 under another program's version 4."""
