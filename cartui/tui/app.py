@@ -239,6 +239,9 @@ class CartuiApp(App):
         self._data_version = store.data_version()
         self._play_timer: Timer | None = None
         self._frame_due = 0.0  # when the frame playing now was due (time.monotonic)
+        # Asked when the app starts and before each write (_refuse_if_read_only), not on
+        # every redraw.
+        self._read_only = False
         self._panes_pending = False
         # Where the stored projections are while a catch-up runs (None: not catching up).
         self._projections_tip: int | None = None
@@ -288,6 +291,7 @@ class CartuiApp(App):
 
     def start_showing(self) -> None:
         """The main screen is composed: fill it and start following the head."""
+        self._read_only = not self.store.may_write()
         self.check_projections()
         self.refresh_view()
         # The History line's badges carry the theme's colours: draw them again in a new one.
@@ -340,7 +344,7 @@ class CartuiApp(App):
         recorded_at = self.store.recorded_at(cursor.position) if cursor.position else None
         history_bar = main.query_one(HistoryBar)
         history_bar.set_class(main.has_class("-narrow"), "-compact")
-        history_bar.show(cursor, recorded_at, read_only=not self.store.may_write())
+        history_bar.show(cursor, recorded_at, read_only=self._read_only)
         self._show_banner(recorded_at)
         self.event_log.show(head=cursor.head, cursor=cursor.position, skipped=cursor.skipped,
                             broken=self.event_log.broken if cursor.what_if else frozenset(),
@@ -606,8 +610,7 @@ class CartuiApp(App):
             self.say(f"An import of {self._importing} is appending: edit again once it ends.",
                      title="Busy", severity="warning")
             return True
-        if not self.store.may_write():
-            self.say(READ_ONLY, title="Read-only", severity="warning")
+        if self._refuse_if_read_only():
             return True
         cursor = self.cursor
         if cursor.editable:
@@ -622,6 +625,17 @@ class CartuiApp(App):
                      "Press end to return to LIVE.", title="Not at the present",
                      severity="warning")
         return True
+
+    def _refuse_if_read_only(self) -> bool:
+        """True (and says why) when the database cannot be written now; the History
+        line follows the answer."""
+        read_only = not self.store.may_write()
+        if read_only != self._read_only:
+            self._read_only = read_only
+            self.refresh_view()
+        if read_only:
+            self.say(READ_ONLY, title="Read-only", severity="warning")
+        return read_only
 
     def _selected_cart_or_say(self) -> str | None:
         if self.selected_cart is None:
@@ -851,10 +865,8 @@ class CartuiApp(App):
             self.catch_up_projections()
 
     def action_rebuild_projections(self) -> None:
-        if not self.store.may_write():
-            self.say(READ_ONLY, title="Read-only", severity="warning")
-            return
-        self.catch_up_projections(rebuild=True)
+        if not self._refuse_if_read_only():
+            self.catch_up_projections(rebuild=True)
 
     def catch_up_projections(self, rebuild: bool = False) -> None:
         """A catch-up folds into the projections the app reads, so until it reaches the
@@ -922,8 +934,7 @@ class CartuiApp(App):
             self.say(f"An import of {self._importing} is running: one at a time.",
                      severity="warning")
             return
-        if not self.store.may_write():
-            self.say(READ_ONLY, title="Read-only", severity="warning")
+        if self._refuse_if_read_only():
             return
         self.open(ImportScreen(str(Path.cwd()) + os.sep),
                   lambda path: path and self.import_events(path))

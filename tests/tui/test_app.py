@@ -709,6 +709,10 @@ async def test_a_database_the_app_may_not_write_says_so_before_an_edit(demo_app,
             await pilot.pause()
             assert len(demo_app.screen_stack) == 1, action
             assert notices(demo_app) == [READ_ONLY], action
+        monkeypatch.setattr(EventStore, "may_write", lambda store: True)  # writable again
+        await pilot.press("n")
+        assert type(demo_app.screen).__name__ == "NewCartScreen"
+        assert "read-only" not in text_of(demo_app, "#history-info")
 
 
 async def test_enter_in_the_cart_pane_shows_the_detail_also_without_lines(demo_app):
