@@ -11,8 +11,10 @@ import stat
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import orjson
 import pytest
@@ -544,39 +546,53 @@ def test_carts_and_projections_of_a_read_only_database_fold_what_they_cannot_sto
         "readonly database"])
 
 
-def in_a_read_only_folder(folder, *args) -> subprocess.CompletedProcess:
-    """`cartui ARGS...` where `folder` is a read-only file system (a bind mount of its
-    own, in a mount namespace of its own: Linux, as root)."""
-    remount = 'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0" && exec "$@"'
-    return subprocess.run(["unshare", "-m", "sh", "-c", remount, str(folder), sys.executable,
-                           "-m", "cartui", *map(str, args)], capture_output=True, text=True,
-                          timeout=60)
+# Two ways a folder and the database in it are read-only to cartui, each a command line
+# run in it: a read-only file system (a bind mount of its own, in a mount namespace of its
+# own) and the permissions of another user (root's file, run as nobody). Linux, as root.
+_READ_ONLY_WAYS = {
+    "a read-only file system": ["unshare", "-m", "sh", "-c",
+                                'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0" '
+                                '&& exec "$@"'],
+    "another user's file and folder": ["sh", "-c", 'exec setpriv --reuid=65534 --regid=65534 '
+                                       '--clear-groups "$@"'],
+}
 
 
-def can_mount_read_only(folder) -> bool:
-    try:
-        done = subprocess.run(["unshare", "-m", "sh", "-c", 'mount --bind "$0" "$0" && '
-                               'mount -o remount,ro,bind "$0" "$0"', str(folder)],
-                              capture_output=True, timeout=30)
-    except OSError:
-        return False
-    return done.returncode == 0
+def read_only_run(way: str, folder, *args) -> subprocess.CompletedProcess:
+    """`cartui ARGS...` where `folder` is read-only to it, the `way` it is."""
+    return subprocess.run([*_READ_ONLY_WAYS[way], str(folder), sys.executable, "-m", "cartui",
+                           *map(str, args)], capture_output=True, text=True, timeout=60)
 
 
-def test_a_database_on_a_read_only_file_system_is_read_as_it_is(shop, tmp_path, run_process):
-    """SQLite cannot make the WAL's shared memory beside it, so it cannot open it as
+@pytest.fixture
+def folder_others_may_read():
+    """A new folder under /tmp that every user may read (pytest's own are root's only)."""
+    folder = Path(tempfile.mkdtemp(prefix="cartui-read-only-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder)
+
+
+@pytest.mark.parametrize("way", list(_READ_ONLY_WAYS))
+def test_a_database_cartui_may_only_read_is_read_as_it_is(shop, folder_others_may_read,
+                                                          run_process, way):
+    """Where SQLite cannot make the WAL's shared memory beside it, it cannot open it as
     usual; with no WAL left there, the file alone is the whole log."""
-    folder = tmp_path / "read-only"
-    folder.mkdir()
-    if not can_mount_read_only(folder):
-        pytest.skip("needs a read-only bind mount: Linux, as root")
-    shutil.copy(shop, folder / "shop.db")  # closed: the WAL is in the file
+    folder = folder_others_may_read
     db = folder / "shop.db"
+    shutil.copy(shop, db)  # closed: the WAL is in the file
+    db.chmod(0o644)
+    try:
+        probe = read_only_run(way, folder, "catalog")  # opens no database
+    except OSError:
+        probe = None
+    if probe is None or probe.returncode != 0 or os.geteuid() != 0:
+        pytest.skip(f"needs {way} to be made: Linux, as root")
     for args in (["carts"], ["show", "cart-open"], ["events"], ["verify"], ["projections"]):
-        here, there = run_process(*args, "--db", shop), in_a_read_only_folder(
-            folder, *args, "--db", db)
+        here, there = run_process(*args, "--db", shop), read_only_run(way, folder, *args,
+                                                                      "--db", db)
         assert (there.returncode, there.stdout) == (here.status, here.stdout), there.stderr
-    refused = in_a_read_only_folder(folder, "add", "cart-open", "TEA-EGR-100", "--db", db)
+    refused = read_only_run(way, folder, "add", "cart-open", "TEA-EGR-100", "--db", db)
     assert refused.returncode == 2
     assert refused.stderr.splitlines()[-1].startswith("error: cannot write to ")
     assert sorted(p.name for p in folder.iterdir()) == ["shop.db"]

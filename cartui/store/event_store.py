@@ -227,7 +227,10 @@ class EventStore:
         cannot make the WAL's shared memory. With no WAL left there, the file alone
         is the whole log."""
         path = Path(self.path)
-        return (exc.sqlite_errorname == "SQLITE_CANTOPEN" and path.is_file()
+        # (SQLite says CANTOPEN on a read-only file system, READONLY_DIRECTORY where
+        # permissions forbid writing.)
+        return (exc.sqlite_errorname in ("SQLITE_CANTOPEN", "SQLITE_READONLY_DIRECTORY")
+                and path.is_file()
                 and os.access(path, os.R_OK) and not os.access(path.parent, os.W_OK)
                 and not database_files(path)[1].exists())
 
