@@ -16,7 +16,7 @@ from .domain import (
     AddItem, CartState, Catalog, ChangeQuantity, ChangeQuantityBy, CheckOut, Command, CreateCart,
     RemoveItem, decide, evolve, initial_state, validate_cart_id,
 )
-from .domain.errors import RuleViolation
+from .domain.errors import CartAlreadyExists, RuleViolation
 from .domain.events import CURRENT_SCHEMA_VERSION
 from .ids import new_uuid
 from .store import (
@@ -195,8 +195,18 @@ class CartService:
         return loaded.state, decide(command, loaded.state, self.catalog)
 
     def create_cart(self, cart_id: str | None = None, customer: str | None = None) -> CommandResult:
-        cart_id = validate_cart_id(cart_id) if cart_id is not None else self.new_cart_id()
-        return self.execute(CreateCart(cart_id=cart_id, customer=customer))
+        """A new cart; without an id, one is made up (the result's state says which).
+        A made-up id holds 32 random bits: one already taken (a chance in about 4
+        billion per stored cart) is made up again."""
+        if cart_id is not None:
+            return self.execute(CreateCart(cart_id=validate_cart_id(cart_id), customer=customer))
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return self.execute(CreateCart(cart_id=self.new_cart_id(), customer=customer))
+            except CartAlreadyExists:
+                if attempt == self.max_attempts:
+                    raise
+        raise AssertionError("unreachable")
 
     def new_cart_id(self) -> str:
         # The end of an id: a time-ordered UUID starts with the clock, the same

@@ -123,6 +123,17 @@ def test_each_command_appends_its_event_with_metadata(store, service):
     assert not {m["event_id"] for m in metadata} & {m["correlation_id"] for m in metadata}
 
 
+def test_a_made_up_cart_id_already_taken_is_made_up_again(tmp_db):
+    """Made-up ids hold 32 random bits: `new` must not refuse a cart the user never named."""
+    with EventStore(tmp_db) as store:
+        CartService(store, CATALOG).create_cart("cart-taken000")
+        made = iter(["taken000", *(f"{n:08d}" for n in range(1, 100))])
+        result = CartService(store, CATALOG, new_id=lambda: next(made)).create_cart(
+            customer="Ada")
+        assert result.state.cart_id == "cart-00000003" and result.state.customer == "Ada"
+        assert store.stream_version("cart-taken000") == 1
+
+
 def test_the_state_returned_is_the_state_loaded(service):
     service.create_cart("c1")
     result = service.add_item("c1", SKU_A, 3)

@@ -642,13 +642,13 @@ class CartuiApp(App):
             self.say("No cart here: n creates one, c picks one.", severity="warning")
         return self.selected_cart
 
-    def run_command(self, command: Callable[[], CommandResult], cart_id: str,
+    def run_command(self, command: Callable[[], CommandResult],
                     hints: Mapping[type[errors.DomainError], str] | None = None
                     ) -> CommandResult | None:
         """Run one service command on a cart; a refusal becomes a notification, with
         the hint `hints` gives for its kind, if any. Its result, or None when it did not run.
 
-        The cart being edited stays in the Cart pane (pinned) whatever else gets appended."""
+        The cart it changed stays in the Cart pane (pinned) whatever else gets appended."""
         try:
             result = command()
         except errors.DomainError as exc:
@@ -668,7 +668,7 @@ class CartuiApp(App):
         except StoreError as exc:
             self.say(f"{exc}. Nothing was saved.", title="Not saved", severity="error")
             return None
-        self.pinned_cart = cart_id
+        self.pinned_cart = result.state.cart_id
         self.head_changed()
         return result
 
@@ -678,8 +678,8 @@ class CartuiApp(App):
         def create(answer: tuple[str | None, str | None] | None) -> None:
             if answer is None:
                 return
-            cart_id = answer[0] or self.service.new_cart_id()
-            self.run_command(lambda: self.service.create_cart(cart_id, answer[1]), cart_id)
+            # No id typed: the service makes one up.
+            self.run_command(lambda: self.service.create_cart(answer[0] or None, answer[1]))
         self.open(NewCartScreen(self.store.stream_exists), create)
 
     def action_pick_cart(self) -> None:
@@ -749,7 +749,7 @@ class CartuiApp(App):
             if answer is not None:
                 sku, quantity = answer
                 self.cart_pane.select_line(sku)  # so + and - act on what was just added
-                self.run_command(lambda: self.service.add_item(cart_id, sku, quantity), cart_id)
+                self.run_command(lambda: self.service.add_item(cart_id, sku, quantity))
         self.open(ProductPickerScreen(self.catalog, cart_id), add)
 
     def _selected_line(self) -> str | None:
@@ -767,20 +767,19 @@ class CartuiApp(App):
         hints = {errors.InvalidQuantity: "del removes the line"} if delta < 0 else None
         # Relative: on the cart as stored when decided, so that two apps pressing + at
         # once make two more, not one.
-        self.run_command(lambda: self.service.change_quantity_by(cart_id, sku, delta), cart_id,
-                         hints)
+        self.run_command(lambda: self.service.change_quantity_by(cart_id, sku, delta), hints)
 
     def action_remove_line(self) -> None:
         if self._refuse_unless_present() or (cart_id := self._selected_cart_or_say()) is None:
             return
         if (sku := self._selected_line()) is None:
             return
-        self.run_command(lambda: self.service.remove_item(cart_id, sku), cart_id)
+        self.run_command(lambda: self.service.remove_item(cart_id, sku))
 
     def action_check_out(self) -> None:
         if self._refuse_unless_present() or (cart_id := self._selected_cart_or_say()) is None:
             return
-        result = self.run_command(lambda: self.service.check_out(cart_id), cart_id)
+        result = self.run_command(lambda: self.service.check_out(cart_id))
         if result is not None:  # o acts at once: say what it did, as the order it is
             state = result.state
             self.say(f"{cart_id}: {many(state.item_count, 'item')}, {money(state.total_cents)}",

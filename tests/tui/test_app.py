@@ -463,15 +463,14 @@ async def test_quantity_below_one_is_refused_with_the_domain_reason(demo_app):
         assert "quantity must be a whole number from 1 to 99, got 0: del removes the line" \
             in notices(demo_app)
         cart_id = demo_app.selected_cart
-        demo_app.run_command(lambda: demo_app.service.change_quantity(cart_id, "COF-ESP-1KG", 99),
-                             cart_id)
+        demo_app.run_command(lambda: demo_app.service.change_quantity(cart_id, "COF-ESP-1KG", 99))
         await settle(pilot)
         head = demo_app.store.head_position()
         await pilot.press("plus")  # the other end: no hint, there is nothing else to do
         await settle(pilot)
         assert demo_app.store.head_position() == head
         assert "quantity must be a whole number from 1 to 99, got 100" in notices(demo_app)
-        demo_app.run_command(lambda: demo_app.service.check_out(cart_id), cart_id)
+        demo_app.run_command(lambda: demo_app.service.check_out(cart_id))
         await settle(pilot)
         head = demo_app.store.head_position()
         await pilot.press("plus")  # closed: that is the reason, whatever the quantity
@@ -839,7 +838,7 @@ async def test_a_dialog_opened_while_the_cart_list_loads_stays_on_top_alone(demo
     monkeypatch.setattr(History, "cart_summaries", catching_up_until_a_is_pressed)
     async with demo_app.run_test(size=(120, 35)) as pilot:
         await settle(pilot)
-        demo_app.run_command(lambda: demo_app.service.create_cart("cart-open"), "cart-open")
+        demo_app.run_command(lambda: demo_app.service.create_cart("cart-open"))
         await settle(pilot)
         await pilot.press("c", "a")
         a_pressed.set()
@@ -1286,7 +1285,7 @@ async def test_markup_in_data_is_shown_literally(empty_app):
         log = empty_app.main.query_one(EventLog)
         assert log.render_line(0).text.rstrip() == (
             "No events yet: n creates a cart, ^p imports a file.")
-        empty_app.run_command(lambda: empty_app.service.create_cart("cart-m", MARKUP), "cart-m")
+        empty_app.run_command(lambda: empty_app.service.create_cart("cart-m", MARKUP))
         await settle(pilot)
         assert MARKUP in text_of(empty_app, "#cart-header")
         log = empty_app.main.query_one(EventLog)
@@ -1350,7 +1349,7 @@ async def test_a_cart_id_of_wide_characters_keeps_the_columns_in_line(empty_app)
     async with empty_app.run_test(size=(120, 35)) as pilot:
         await settle(pilot)
         for cart_id in ("cart-a", "🛒" * 10):
-            empty_app.run_command(lambda c=cart_id: empty_app.service.create_cart(c), cart_id)
+            empty_app.run_command(lambda c=cart_id: empty_app.service.create_cart(c))
             await settle(pilot)
         log = empty_app.main.query_one(EventLog)
         rows = [log.render_line(y).text for y in (0, 1)]
@@ -1362,7 +1361,7 @@ async def test_a_long_customer_name_never_hides_the_cart_status(empty_app):
     async with empty_app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         empty_app.run_command(lambda: empty_app.service.create_cart(
-            "cart-l", "Maximilian Alexander von Habsburg-Lothringen III"), "cart-l")
+            "cart-l", "Maximilian Alexander von Habsburg-Lothringen III"))
         await settle(pilot)
         header = empty_app.main.query_one("#cart-header")
         first, second = (header.render_line(y).text.strip() for y in (0, 1))
