@@ -91,6 +91,13 @@ def test_a_quantity_that_is_not_a_whole_number_is_invalid_input(open_cart, make,
     assert "\n" not in str(info.value)
 
 
+def test_a_long_quantity_is_cut_in_its_message():
+    assert str(errors.InvalidQuantity(10 ** 4000)) == (
+        "quantity must be a whole number from 1 to 99, got 10000000000000000000… "
+        "(4001 characters)")
+    assert str(errors.InvalidQuantity(100)) == "quantity must be a whole number from 1 to 99, got 100"
+
+
 @pytest.mark.parametrize("quantity", [0, 100, -1, 2.5, "7", True, None])
 def test_validate_quantity_accepts_only_whole_numbers_1_to_99(quantity):
     with pytest.raises(errors.InvalidQuantity):

@@ -31,8 +31,12 @@ class UnknownSku(InvalidInput):
 
 class InvalidQuantity(InvalidInput):
     def __init__(self, quantity: object) -> None:
+        # A long one is cut: the message stays one short line (4,000 digits were echoed).
+        got = repr(quantity)
+        if len(got) > 24:
+            got = f"{got[:20]}… ({len(got)} characters)"
         super().__init__(
-            f"quantity must be a whole number from 1 to {MAX_LINE_QUANTITY}, got {quantity!r}")
+            f"quantity must be a whole number from 1 to {MAX_LINE_QUANTITY}, got {got}")
         self.quantity = quantity
 
 
