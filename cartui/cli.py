@@ -430,20 +430,23 @@ def verify(app: App) -> None:
 
     An event's data must decode for its type and schema version, its
     recorded_at must be a time, its version a whole number that continues its
-    stream and its text UTF-8 (rows another program wrote may break any of
-    these). Exit status 0 when every event decodes; 1, after the list, when
-    some do not.
+    stream, its cart created before it, and its text UTF-8 (rows another
+    program wrote may break any of these). Exit status 0 when every event
+    decodes; 1, after the list, when some do not.
     """
     store = app.store
     service = app.service
     count = bad = 0
     versions: dict[str, int] = {}  # each stream's version so far
+    created: set[str] = set()  # the streams whose CartCreated came
     for row in store.read_all(1):
         count += 1
         before = versions.get(row.stream_id, 0)
         # A gap is reported once, then counted on from; a version that is no number
         # counts as the next one, as loading the cart counts it.
         versions[row.stream_id] = row.version if type(row.version) is int else before + 1
+        if row.type == "CartCreated":
+            created.add(row.stream_id)
         try:
             service.decode(row)
             parse_timestamp(row.recorded_at)
@@ -457,6 +460,8 @@ def verify(app: App) -> None:
                 reason = f"{not_utf8[0]} is not UTF-8 text"
             elif row.version != before + 1:
                 reason = f"version {row.version} does not continue its stream, at version {before}"
+            elif row.stream_id not in created:
+                reason = "it comes before its cart's CartCreated"
             else:
                 continue
         bad += 1

@@ -243,6 +243,9 @@ def test_a_cart_whose_first_event_is_not_its_creation_is_not_created_over_it(run
     shown = run_cli("show", "cart-g", "--db", shop)
     assert "warning: an event before the cart was created (position 5: ItemAdded before the " \
         "cart's CartCreated)" in shown.stderr
+    verified = run_cli("verify", "--db", shop)
+    assert verified.status == 1 and verified.stdout == (
+        "position 5 (cart-g version 1, ItemAdded v2): it comes before its cart's CartCreated\n")
     assert run_cli("events", "--from", "6", "--db", shop).stdout == ""
 
 
