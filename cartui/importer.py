@@ -579,20 +579,9 @@ class _Importer:
         if self.fast:
             return CartTally(stream_id)
         loaded = self.service.load(stream_id)
-        if loaded.undecodable:
-            bad = loaded.undecodable[0]
-            raise ImportFileError(
-                number, f"cart {stream_id!r} has a stored event that cannot be decoded "
-                        f"(position {bad.position}: {bad.reason}), so this line cannot be checked")
-        if loaded.gap is not None:
-            raise ImportFileError(
-                number, f"cart {stream_id!r} has a gap in its versions ({loaded.gap}), written by "
-                        "another program, so this line cannot be checked")
-        if loaded.uncreated is not None:
-            raise ImportFileError(
-                number, f"cart {stream_id!r} has an event before its CartCreated "
-                        f"({loaded.uncreated}), written by another program, so this line cannot "
-                        "be checked")
+        why = loaded.why_unchangeable()
+        if why is not None:
+            raise ImportFileError(number, f"cart {stream_id!r} {why}, so this line cannot be checked")
         return CartTally.of(loaded.state)
 
 

@@ -40,6 +40,22 @@ class LoadedCart:
     # "position P: ItemAdded before the cart's CartCreated"; None in a sound stream.
     uncreated: str | None = None
 
+    def why_unchangeable(self) -> str | None:
+        """Why no event may be decided on this cart as stored, as "has ...": rows
+        another program wrote. None when it may."""
+        if self.undecodable:
+            # Deciding on a cart not fully read could break a rule unseen.
+            bad = self.undecodable[0]
+            return f"has a stored event that cannot be decoded (position {bad.position}: {bad.reason})"
+        if self.gap is not None:
+            # Its next version may be taken already: every append would conflict.
+            return f"has a gap in its versions ({self.gap}), written by another program"
+        if self.uncreated is not None:
+            # A CartCreated now would adopt the events that came before it.
+            return (f"has an event before its CartCreated ({self.uncreated}), written by another "
+                    "program")
+        return None
+
 
 @dataclass(frozen=True)
 class CartSummary:
@@ -178,20 +194,9 @@ class CartService:
                 if decided:
                     return state, decided
         loaded = self.load(command.cart_id)
-        if loaded.undecodable:
-            # Deciding on a cart we cannot fully read could break a rule unseen.
-            bad = loaded.undecodable[0]
-            raise StoreError(f"cart {command.cart_id!r} has a stored event that cannot be decoded "
-                             f"(position {bad.position}: {bad.reason}), so it cannot be changed")
-        if loaded.gap is not None:
-            # Its next version may be taken already: every append would conflict.
-            raise StoreError(f"cart {command.cart_id!r} has a gap in its versions ({loaded.gap}), "
-                             "written by another program, so it cannot be changed")
-        if loaded.uncreated is not None:
-            # A CartCreated now would adopt events that came before it.
-            raise StoreError(f"cart {command.cart_id!r} has an event before its CartCreated "
-                             f"({loaded.uncreated}), written by another program, so it cannot "
-                             "be changed")
+        why = loaded.why_unchangeable()
+        if why is not None:
+            raise StoreError(f"cart {command.cart_id!r} {why}, so it cannot be changed")
         return loaded.state, decide(command, loaded.state, self.catalog)
 
     def create_cart(self, cart_id: str | None = None, customer: str | None = None) -> CommandResult:
