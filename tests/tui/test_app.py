@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import orjson
 import pytest
 from rich.cells import cell_len
+from rich.console import Console
 from textual.content import Content
 from textual.widgets import DataTable, Input, Static
 
@@ -25,6 +26,7 @@ from cartui.tui.app import KEYS, MAIN_BINDINGS, READ_ONLY, MainScreen
 from cartui.tui.cursor import (
     AT_THE_EMPTY_WORLD, BIG_STEP, LONGEST_REAL_TIME_GAP, SHORTEST_REAL_TIME_GAP, HistoryCursor,
 )
+from cartui.tui.widgets.activity_sparkline import ActivitySparkline
 from cartui.tui.widgets.event_log import EventLog
 from cartui.tui.widgets.history_bar import HistorySlider
 from cartui.tui.widgets.task_bar import TaskBar
@@ -1075,6 +1077,21 @@ async def test_the_activity_peak_is_written_like_every_other_figure(demo_app):
         demo_app.projections_pane.show(busy, {})
         await settle(pilot)
         assert "events per hour, peak 508,671" in text_of(demo_app, "#activity-label")
+
+
+async def test_the_activity_sparkline_draws_nothing_before_the_first_event(demo_app):
+    async with demo_app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        activity = demo_app.main.query_one("#activity", ActivitySparkline)
+
+        def drawn() -> str:
+            console = Console(width=activity.size.width, color_system=None)
+            return "".join(segment.text for segment in console.render(activity.render()))
+
+        assert "█" in drawn()  # the busiest hour of the demo week
+        await pilot.press("home")
+        await settle(pilot)
+        assert drawn().strip() == "" and "no events yet" in text_of(demo_app, "#activity-label")
 
 
 async def test_hovering_top_products_explains_its_columns(demo_app):

@@ -7,10 +7,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import ProgressBar, Sparkline, Static
+from textual.widgets import ProgressBar, Static
 
 from ...projections import Projections
 from ...store import format_timestamp, parse_timestamp
+from .activity_sparkline import ActivitySparkline
 from .formatting import count, literal, money
 
 TOP_PRODUCTS = 5
@@ -70,7 +71,7 @@ class ProjectionsPane(VerticalScroll):
                                 "         quantity changes included")
         yield top_products
         yield Static(id="activity-label")
-        yield Sparkline([], id="activity", summary_function=max)
+        yield ActivitySparkline([], id="activity")
 
     _shown: tuple[Projections, dict[str, str]] | None = None
 
@@ -100,7 +101,7 @@ class ProjectionsPane(VerticalScroll):
         label = Text("Activity", "bold")
         label.append(f"  events per hour, peak {count(max(hours))}" if hours else "  no events yet")
         self.query_one("#activity-label", Static).update(label)
-        self.query_one("#activity", Sparkline).data = hours
+        self.query_one("#activity", ActivitySparkline).data = hours
 
     def _top_products(self, p: Projections, product_names: dict[str, str]) -> Text:
         """A small table as plain text (a rich Table re-renders on every repaint)."""
@@ -163,4 +164,4 @@ class ProjectionsPane(VerticalScroll):
             "italic"))
         self.query_one("#top-products", Static).update("")
         self.query_one("#activity-label", Static).update("")
-        self.query_one("#activity", Sparkline).data = []
+        self.query_one("#activity", ActivitySparkline).data = []
