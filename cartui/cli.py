@@ -30,7 +30,7 @@ import click
 import orjson
 
 from . import resources
-from .domain import validate_cart_id, validate_customer
+from .domain import validate_cart_id, validate_customer, validate_new_cart_id
 from .domain.errors import DomainError, InvalidInput, RuleViolation
 from .literal import literal
 from .money import money
@@ -123,6 +123,29 @@ class App:
             self.__dict__.pop("service", None)
 
 
+_LONGEST_ECHOED = 20  # characters of a bad value an error line repeats
+
+
+class WholeNumber(click.IntRange):
+    """An integer option or argument, bounded or not, in one wording for all of
+    them ("'x' is not a valid whole number", where click says "integer" for one
+    and "integer range" for another), and a value too long to echo cut short."""
+
+    name = "whole number"
+
+    def _describe_range(self) -> str:
+        return "" if self.min is None and self.max is None else super()._describe_range()
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            if isinstance(value, str) and len(value) > _LONGEST_ECHOED:
+                self.fail(f"{value[:_LONGEST_ECHOED]!r}… ({len(value):,} characters) is not "
+                          f"a valid {self.name}", param, ctx)
+            raise
+
+
 class DomainChecked(click.ParamType):
     """Text checked by one of the domain's rules before anything is opened (a bad one
     is invalid input)."""
@@ -139,6 +162,7 @@ class DomainChecked(click.ParamType):
 
 
 CART_ID = DomainChecked("cart", validate_cart_id)
+NEW_CART_ID = DomainChecked("cart", validate_new_cart_id)
 CUSTOMER = DomainChecked("name", validate_customer)
 DB_PATH = click.Path(dir_okay=False, path_type=Path)
 
@@ -184,20 +208,22 @@ def command(name: str | None = None, **settings) -> Callable:
 # -- the cart --------------------------------------------------------------------------------
 
 @command()
-@click.option("--cart", "cart_id", type=CART_ID, metavar="ID", help="The cart id (default: a new one).")
+@click.option("--cart", "cart_id", type=NEW_CART_ID, metavar="ID", help="The cart id (default: a new one).")
 @click.option("--customer", type=CUSTOMER, metavar="NAME",
               help="Who the cart belongs to (default: anonymous).")
 def new(app: App, cart_id: str | None, customer: str | None) -> None:
     """Create a cart and print its id."""
     app.open_store()
-    result = app.service.create_cart(cart_id, customer)
+    # As the app's dialog reads its field: surrounding spaces dropped, a blank name is none.
+    customer = customer.strip() if customer else None
+    result = app.service.create_cart(cart_id, customer or None)
     _echo_saved(result.state.cart_id)
 
 
 @command()
 @click.argument("cart", type=CART_ID)
 @click.argument("sku")
-@click.option("--qty", "quantity", type=int, default=1, show_default=True, help="How many to add (1..99).")
+@click.option("--qty", "quantity", type=WholeNumber(), metavar="N", default=1, show_default=True, help="How many to add (1..99).")
 def add(app: App, cart: str, sku: str, quantity: int) -> None:
     """Add a product to a cart (again: the line's quantity goes up)."""
     state = app.service.add_item(cart, sku, quantity).state
@@ -209,7 +235,7 @@ def add(app: App, cart: str, sku: str, quantity: int) -> None:
 @command("set-qty")
 @click.argument("cart", type=CART_ID)
 @click.argument("sku")
-@click.argument("quantity", metavar="N", type=int)
+@click.argument("quantity", metavar="N", type=WholeNumber())
 def set_qty(app: App, cart: str, sku: str, quantity: int) -> None:
     """Set the quantity of a line in a cart (1..99)."""
     result = app.service.change_quantity(cart, sku, quantity)
@@ -239,7 +265,7 @@ def checkout(app: App, cart: str) -> None:
 
 @command()
 @click.argument("cart", type=CART_ID)
-@click.option("--at", "at_position", type=click.IntRange(min=0), metavar="POSITION",
+@click.option("--at", "at_position", type=WholeNumber(min=0), metavar="POSITION",
               help="As of this global position (0: before the first event).")
 @click.option("--at-time", metavar="ISO", help="As of this instant, e.g. 2026-01-06T12:00:00Z.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -336,9 +362,9 @@ def carts(app: App, as_json: bool) -> None:
 
 @command()
 @click.option("--cart", "cart_id", type=CART_ID, metavar="ID", help="Only this cart's events.")
-@click.option("--from", "from_position", type=click.IntRange(min=1), default=1, metavar="POSITION",
+@click.option("--from", "from_position", type=WholeNumber(min=1), default=1, metavar="POSITION",
               help="The first position (inclusive; at most the head + 1).")
-@click.option("--limit", type=click.IntRange(min=1, max=_SQLITE_MAX_INTEGER), metavar="N",
+@click.option("--limit", type=WholeNumber(min=1, max=_SQLITE_MAX_INTEGER), metavar="N",
               help="At most N events.")
 @click.option("--follow", is_flag=True, help="Keep printing new events until interrupted.")
 def events(app: App, cart_id: str | None, from_position: int, limit: int | None,
@@ -477,7 +503,7 @@ def verify(app: App) -> None:
 # -- the read side ---------------------------------------------------------------------------
 
 @command()
-@click.option("--at", "at_position", type=click.IntRange(min=0), metavar="POSITION",
+@click.option("--at", "at_position", type=WholeNumber(min=0), metavar="POSITION",
               help="As of this global position (0: before the first event).")
 @click.option("--at-time", metavar="ISO", help="As of this instant, e.g. 2026-01-06T12:00:00Z.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -548,9 +574,9 @@ def rebuild(app: App) -> None:
 
 
 @command()
-@click.option("--events", "event_count", type=click.IntRange(min=100), default=1_000_000,
+@click.option("--events", "event_count", type=WholeNumber(min=100), default=1_000_000,
               show_default=True, metavar="N", help="Events in the synthetic history.")
-@click.option("--runs", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
+@click.option("--runs", type=WholeNumber(min=1), default=1, show_default=True, metavar="N",
               help="Run N times; report each figure's median, range and the runs that met "
                    "its target.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (stable keys).")
@@ -600,8 +626,8 @@ def _catch_up_progress(label: str, delay: float = 0.5):
 # -- the shop --------------------------------------------------------------------------------
 
 @command()
-@click.option("--seed", type=int, default=None, help="Another seed, another (equally fixed) history.")
-@click.option("--carts", "cart_count", type=click.IntRange(min=1), default=None, metavar="N",
+@click.option("--seed", type=WholeNumber(), metavar="N", default=None, help="Another seed, another (equally fixed) history.")
+@click.option("--carts", "cart_count", type=WholeNumber(min=1), default=None, metavar="N",
               help="How many carts.")
 def demo(app: App, seed: int | None, cart_count: int | None) -> None:
     """Write the demo history (a week of a small shop) into an empty database."""

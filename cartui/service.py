@@ -14,7 +14,7 @@ import orjson
 
 from .domain import (
     AddItem, CartState, Catalog, ChangeQuantity, ChangeQuantityBy, CheckOut, Command, CreateCart,
-    RemoveItem, decide, evolve, initial_state, validate_cart_id,
+    RemoveItem, decide, evolve, initial_state, validate_new_cart_id,
 )
 from .domain.errors import CartAlreadyExists, RuleViolation
 from .domain.events import CURRENT_SCHEMA_VERSION
@@ -204,7 +204,7 @@ class CartService:
         A made-up id holds 32 random bits: one already taken (a chance in about 4
         billion per stored cart) is made up again."""
         if cart_id is not None:
-            return self.execute(CreateCart(cart_id=validate_cart_id(cart_id), customer=customer))
+            return self.execute(CreateCart(cart_id=validate_new_cart_id(cart_id), customer=customer))
         for attempt in range(1, self.max_attempts + 1):
             try:
                 return self.execute(CreateCart(cart_id=self.new_cart_id(), customer=customer))

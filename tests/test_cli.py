@@ -57,6 +57,14 @@ def show_json(run_cli, db, cart, *more) -> dict:
 
 # -- happy paths -----------------------------------------------------------------------------
 
+def test_new_reads_a_customer_as_the_app_does_a_blank_one_is_anonymous(run_cli, tmp_db):
+    for cart, given in (("blank", ""), ("spaces", "   "), ("padded", "  Ada Lovelace ")):
+        assert run_cli("new", "--cart", cart, "--customer", given, "--db", tmp_db).status == 0
+    customers = {c["cart_id"]: c["customer"] for c in
+                 json.loads(run_cli("carts", "--json", "--db", tmp_db).stdout)}
+    assert customers == {"blank": None, "spaces": None, "padded": "Ada Lovelace"}
+
+
 def test_a_cart_from_new_to_checkout(run_cli, tmp_db):
     created = run_cli("new", "--cart", "cart-1", "--customer", "Grace Hopper", "--db", tmp_db)
     assert (created.status, created.stdout) == (0, "cart-1\n")
@@ -368,8 +376,12 @@ def test_text_tables_line_up_wide_characters_by_the_columns_they_take():
     (["add", "cart-open", "NOT-A-SKU"], 2, "unknown sku 'NOT-A-SKU'"),
     (["add", "cart-open", "COF-ESP-1KG", "--qty", "0"], 2, "from 1 to 99"),
     (["set-qty", "cart-open", "COF-ESP-1KG", "100"], 2, "from 1 to 99"),
-    (["add", "cart-open", "COF-ESP-1KG", "--qty", "two"], 2, "'two' is not a valid integer"),
+    (["add", "cart-open", "COF-ESP-1KG", "--qty", "two"], 2, "'two' is not a valid whole number"),
+    (["show", "cart-open", "--at", "x"], 2, "'x' is not a valid whole number"),
+    (["add", "cart-open", "COF-ESP-1KG", "--qty", "9" * 5000], 2,
+     "'99999999999999999999'… (5,000 characters) is not a valid whole number"),
     (["add", " cart-open", "COF-ESP-1KG"], 2, "cart id must be"),
+    (["new", "--cart=-x"], 2, "a new cart id must not begin with '-'"),
     (["new", "--cart", "x" * 65], 2, "cart id must be 1 to 64 printable characters, with no "
      "space at either end, got 65 characters"),
     (["add", "cart-open"], 2, "Missing argument 'SKU'"),

@@ -8,7 +8,7 @@ from cartui.domain import (
     AddItem, CartCheckedOut, CartCreated, CartState, CartTally, Catalog, ChangeQuantity,
     ChangeQuantityBy, CheckOut,
     CreateCart, ItemAdded, ItemQuantityChanged, ItemRemoved, Product, RemoveItem, check, decide,
-    errors, evolve, fold, initial_state, validate_quantity,
+    errors, evolve, fold, initial_state, validate_cart_id, validate_quantity,
 )
 from cartui.store import UndecodableEvent, decode_event
 
@@ -204,6 +204,13 @@ def test_a_cart_id_must_be_visible_text(cart_id):
     error = refused(CreateCart(cart_id=cart_id), initial_state(cart_id))
     assert type(error) is errors.InvalidCartId
     assert isinstance(error, errors.InvalidInput)
+
+
+def test_a_new_cart_id_cannot_begin_like_an_option_but_a_stored_one_is_read():
+    error = refused(CreateCart(cart_id="-x"), initial_state("-x"))
+    assert type(error) is errors.InvalidCartId and "must not begin with '-'" in str(error)
+    assert run(CreateCart(cart_id="x-"), cart_id="x-").status == "open"
+    assert validate_cart_id("-x") == "-x"  # imported under that id: still a cart to read
 
 
 def test_a_customer_name_too_long_to_store_is_invalid_input():

@@ -110,6 +110,15 @@ def validate_cart_id(cart_id: object) -> str:
     return cart_id
 
 
+def validate_new_cart_id(cart_id: object) -> str:
+    """The id of a cart being created: a cart id that does not begin with "-", which
+    a command line reads as an option (`cartui add -x ...` would not find cart
+    "-x"). Carts stored under such an id, by an import say, stay as they are."""
+    if validate_cart_id(cart_id).startswith("-"):
+        raise errors.InvalidCartId(cart_id, new=True)
+    return cart_id
+
+
 def validate_customer(customer: str | None) -> str | None:
     """A customer's name is one line of text: no control characters (a terminal
     would obey them), and at most MAX_CUSTOMER_LENGTH characters."""
@@ -174,7 +183,7 @@ def decide(command: Command, state: CartState, catalog: Mapping[str, Product]) -
         _require_recordable(state.cart_id, total, count)
         return [_checked_out(total, count)]
     if kind is CreateCart:
-        validate_cart_id(command.cart_id)
+        validate_new_cart_id(command.cart_id)
         customer = validate_customer(command.customer)
         _require_new(state.cart_id, state.status)
         return [_cart_created(customer)]
@@ -407,8 +416,9 @@ def _require_figures(cart_id: str, total: int, count: int, held_total: int, held
     """A checkout records the total and item count of what the cart holds."""
     if (total, count) != (held_total, held_count):
         raise errors.EventMismatch(
-            f"checkout of cart {cart_id!r} records total {total} and {count} items, "
-            f"but the cart holds {held_total} and {held_count}"
+            # In the event's own field names: the one who reads it is writing those fields.
+            f"checkout of cart {cart_id!r} records total_cents {total} and item_count {count}, "
+            f"but the cart holds total_cents {held_total} and item_count {held_count}"
         )
 
 

@@ -41,7 +41,11 @@ class InvalidQuantity(InvalidInput):
 
 
 class InvalidCartId(InvalidInput):
-    def __init__(self, cart_id: object) -> None:
+    def __init__(self, cart_id: object, new: bool = False) -> None:
+        if new:
+            super().__init__(f"a new cart id must not begin with '-' (a command line would take "
+                             f"it for an option), got {cart_id!r}")
+            return
         # A long one is counted, not echoed: the message stays one short line.
         got = (f"{len(cart_id)} characters" if isinstance(cart_id, str)
                and len(cart_id) > MAX_CART_ID_LENGTH else repr(cart_id))

@@ -7,17 +7,17 @@ from textual.validation import ValidationResult, Validator
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from ...domain import validate_cart_id, validate_customer
+from ...domain import validate_customer, validate_new_cart_id
 from ...domain.errors import CartAlreadyExists, InvalidCartId, InvalidCustomer
 from .dialog import Dialog, ErrorLine
 
 
 class CartIdValidator(Validator):
-    """The domain's cart id rule, with its message, at the input."""
+    """The domain's rule on a new cart's id, with its message, at the input."""
 
     def validate(self, value: str) -> ValidationResult:
         try:
-            validate_cart_id(value)
+            validate_new_cart_id(value)
         except InvalidCartId as exc:
             return self.failure(str(exc), value)
         return self.success()
