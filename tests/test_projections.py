@@ -328,6 +328,24 @@ def test_two_connections_catching_up_at_once_apply_every_event_once(tmp_path):
             assert derived_tables(first, 10) == derived_tables(fresh, 10)
 
 
+def test_a_catch_up_overtaken_by_another_connection_counts_its_work_as_done(tmp_path):
+    """Two apps on one file catch up after an import: the one whose chunks keep being
+    overtaken shows the projections getting there, not "0 of what is left" again and again."""
+    path = tmp_path / "events.db"
+    with EventStore(path) as first, EventStore(path) as second:
+        append(first, synthetic_history(2500, CATALOG).rows[:2000])
+        calls = []
+
+        def progress(done, total):
+            calls.append((done, total))
+            if done == 500:  # after the first chunk: the other app folds everything, then more comes
+                Projector(second).catch_up()
+                append(second, synthetic_history(2500, CATALOG).rows[2000:])
+
+        assert Projector(first, chunk_events=500).catch_up(progress) == 1000
+        assert calls == [(0, 2000), (500, 2000), (2000, 2500), (2500, 2500)]
+
+
 def test_readers_keep_the_old_projections_until_a_rebuild_swaps_the_new_ones_in(tmp_path):
     path = tmp_path / "events.db"
     with EventStore(path) as store, EventStore(path) as other:

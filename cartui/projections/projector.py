@@ -91,14 +91,24 @@ class Projector:
 
     def _catch_up(self, progress: Progress | None) -> int:
         folded = 0
+        origin = None  # where this catch-up began: progress counts from there
         while True:
             with self.readmodels.snapshot():
                 positions = self.readmodels.positions()
                 head = self.store.head_position()
                 start, figures = self._start(positions)
+            origin = start if origin is None else min(origin, start)
             if start >= head:
+                if progress is not None and folded:  # the rest was folded by another connection
+                    progress(head - origin, head - origin)
                 return folded
-            done = self._fold(positions, start, figures, head, progress)
+
+            def overall(done: int, total: int, ahead: int = start - origin) -> None:
+                # What another connection folded meanwhile counts as done: a catch-up that
+                # keeps losing the race to it still shows the projections getting there.
+                progress(ahead + done, ahead + total)
+
+            done = self._fold(positions, start, figures, head, None if progress is None else overall)
             folded += done
             if done == head - start:
                 return folded

@@ -19,6 +19,7 @@ from cartui.demo import write_demo
 from cartui.history import History
 from cartui.importer import export_file
 from cartui.projections import Projections
+from cartui.projections.projector import ProjectionLag
 from cartui.resources import load_catalog
 from cartui.service import CartService
 from cartui.store import ConcurrencyError, EventStore, StoreBusy, StoreError, parse_timestamp
@@ -1149,6 +1150,17 @@ async def test_while_catching_up_far_behind_the_panes_wait_instead_of_freezing(d
         await pilot.press("home", "right")  # near a checkpoint: figures at once
         await settle(pilot)
         assert "Open 1" in text_of(demo_app, "#projection-figures")
+
+
+async def test_each_projection_catching_up_takes_one_line_on_a_narrow_terminal(demo_app):
+    async with demo_app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        lag = [ProjectionLag(p.projection, 152_551, 302_551) for p in demo_app.history.lag()]
+        demo_app.projections_pane.show_catch_up(lag, done=50_000, total=150_000)
+        await settle(pilot)
+        label = demo_app.main.query_one("#catch-up-label", Static)
+        assert label.size.height == 1 + len(lag)  # the heading, then a line each: none wrapped
+        assert "carts      152,551 of 302,551" in text_of(demo_app, "#catch-up-label")
 
 
 async def test_a_read_only_database_lists_its_carts_and_says_why_it_cannot_rebuild(

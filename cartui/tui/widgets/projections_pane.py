@@ -149,10 +149,19 @@ class ProjectionsPane(VerticalScroll):
             return
         head = max((p.head for p in lag), default=0)
         verb = "Rebuilding" if rebuilding else "Catching up"
-        text = Text.assemble((f"{verb} the projections", "bold"),
-                             f"  {count(done)} of {count(total)} events" if total else "")
+        heading = f"{verb} the projections"
+        figures = f"  {count(done)} of {count(total)} events" if total else ""
+        width = self.content_region.width - 1
+        if len(heading + figures) > width:  # narrow: the pane's title says what is caught up
+            heading = verb
+        if len(heading + figures) > width:
+            figures = figures.removesuffix(" events")
+        text = Text.assemble((heading, "bold"), figures, end="")
         for p in lag:
-            text.append(f"\n  {p.projection:<10} checkpoint {count(p.position)} of {count(head)}")
+            line = f"  {p.projection:<10} checkpoint {count(p.position)} of {count(head)}"
+            if len(line) > width:  # a narrow terminal: one projection a line all the same
+                line = f"  {p.projection:<10} {count(p.position)} of {count(head)}"
+            text.append("\n" + line)
         self.query_one("#catch-up-label", Static).update(text)
         self.query_one("#catch-up-bar", ProgressBar).update(total=max(total, 1), progress=done)
 
