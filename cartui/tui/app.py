@@ -617,11 +617,11 @@ class CartuiApp(App):
             return False
         if cursor.what_if:
             self.say("A what-if is active: the screen does not show the stored history, "
-                     "so edits are off. Press end to clear it and return to LIVE.",
+                     "so edits and imports are off. Press end to clear it and return to LIVE.",
                      title="Not at the present", severity="warning")
         else:
             self.say(f"You are looking at the past (position {count(cursor.position)} of "
-                     f"{count(cursor.head)}): edits only happen at the present. "
+                     f"{count(cursor.head)}): edits and imports only happen at the present. "
                      "Press end to return to LIVE.", title="Not at the present",
                      severity="warning")
         return True
@@ -933,7 +933,7 @@ class CartuiApp(App):
             self.say(f"An import of {self._importing} is running: one at a time.",
                      severity="warning")
             return
-        if self._refuse_if_read_only():
+        if self._refuse_unless_present():  # it appends: like an edit, only at the present
             return
         self.open(ImportScreen(str(Path.cwd()) + os.sep),
                   lambda path: path and self.import_events(path))

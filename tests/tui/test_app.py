@@ -1052,6 +1052,24 @@ async def test_import_dialog_refuses_what_it_cannot_read(demo_app, tmp_path):
         assert pilot.app.screen is demo_app.main
 
 
+async def test_an_import_is_refused_in_the_past_and_in_a_what_if_like_an_edit(demo_app):
+    """The banner says read-only there: the import dialog does not open."""
+    async with demo_app.run_test(size=(120, 35), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("left")
+        await settle(pilot)
+        palette_command(demo_app, "Import events…")()
+        await settle(pilot)
+        assert pilot.app.screen is demo_app.main
+        assert any("edits and imports only happen at the present" in n for n in notices(demo_app))
+        await pilot.press("end", "x")
+        await settle(pilot)
+        palette_command(demo_app, "Import events…")()
+        await settle(pilot)
+        assert pilot.app.screen is demo_app.main
+        assert any("so edits and imports are off" in n for n in notices(demo_app))
+
+
 async def test_edits_wait_while_an_import_appends(demo_app):
     async with demo_app.run_test(size=(120, 35), notifications=True) as pilot:
         await settle(pilot)
