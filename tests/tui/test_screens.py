@@ -4,6 +4,7 @@ import asyncio
 import os
 import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Callable
 
 import pytest
@@ -440,6 +441,21 @@ async def test_export_refuses_a_folder_or_a_missing_folder(tmp_path):
         assert isinstance(app.screen, ExportScreen)
         await pilot.press("escape")
     assert app.result is None
+
+
+async def test_a_path_pasted_after_the_folder_the_field_starts_with_starts_afresh(tmp_path):
+    """As in Emacs: "/start/folder//tmp/x" is /tmp/x and "/start/folder/~/x" is ~/x."""
+    pasted = tmp_path / "out.jsonl"
+    app = Host(lambda: ExportScreen(str(tmp_path / "start") + os.sep))
+    async with app.run_test() as pilot:
+        await type_text(pilot, str(pasted))
+        await pilot.press("enter")
+    assert app.result == str(pasted)
+    app = Host(lambda: ExportScreen(str(tmp_path) + os.sep))
+    async with app.run_test() as pilot:
+        await type_text(pilot, "~/out.jsonl")
+        await pilot.press("enter")
+    assert app.result == str(Path.home() / "out.jsonl")
 
 
 async def test_export_refuses_what_is_not_a_file(tmp_path):

@@ -10,6 +10,16 @@ from textual.widgets import Input, Static
 from .dialog import Dialog, ErrorLine
 
 
+def typed_path(text: str) -> Path:
+    """The path in the field. A path typed or pasted after the folder the field
+    starts with begins afresh where it begins with "/" or "~/" (as in Emacs):
+    "/home/me//tmp/x.jsonl" is /tmp/x.jsonl, "/tmp/~/x.jsonl" is ~/x.jsonl."""
+    starts = [text.rfind("//") + 1, text.rfind("/~/") + 1]  # 0 where there is none
+    if text.endswith("/~"):
+        starts.append(len(text) - 1)
+    return Path(text[max(starts):]).expanduser()
+
+
 class FileDialog(Dialog[str]):
     """Asks for a file, starting from `default_path`. Refuses an empty path, a folder
     and whatever `refusal` names; dismisses with the path (`~` expanded), or None."""
@@ -46,7 +56,7 @@ class FileDialog(Dialog[str]):
         if not text:
             error.show(f"type the path of the {self.WANTED}")
             return
-        path = Path(text).expanduser()
+        path = typed_path(text)
         refusal = (f"{path} is a folder: {self.IN_A_FOLDER}", False) if path.is_dir() \
             else self.refusal(path)
         if refusal is not None:
