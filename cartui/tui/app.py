@@ -9,6 +9,7 @@ cart rule. The cursor model (cartui.tui.cursor) decides where in history we are.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import time
 from bisect import bisect_right
@@ -61,6 +62,8 @@ CATCH_UP_AFTER = 1000
 # command line's 5 s, then says the database is busy. Single commands of other
 # processes hold the lock for milliseconds.
 EDIT_LOCK_WAIT_SECONDS = 0.5
+# A position typed into go-to: digits, or grouped by commas as the screen writes it.
+POSITION_AS_SHOWN = re.compile(r"\d+|\d{1,3}(,\d{3})+")
 
 # Every key of the main screen, by help section. The footer, the help screen
 # and the command palette are all built from this one table, so they never drift.
@@ -374,11 +377,12 @@ class CartuiApp(App):
         when = full_time(recorded_at) if recorded_at else "before the first event"
         where = f"position {count(cursor.position)} of {count(cursor.head)}"
         if cursor.what_if:
-            skipped = ", ".join(str(p) for p in sorted(cursor.skipped)[:3])
+            skipped = ", ".join(count(p) for p in sorted(cursor.skipped)[:3])
             more = f" and {len(cursor.skipped) - 3} more" if len(cursor.skipped) > 3 else ""
-            # What to do first: a narrow screen cuts the end of the line.
-            message = (f"WHAT-IF without event {skipped}{more} · x restores, end returns to LIVE"
-                       f" · the store is untouched · {where}")
+            # What to do first; the history bar just below says where.
+            message = f"WHAT-IF without event {skipped}{more} · x restores, end returns to LIVE"
+            if not self.main.has_class("-narrow"):
+                message += f" · the store is untouched · {where}"
         elif not cursor.live and self.main.has_class("-narrow"):
             # The history bar just below says where, in short: the time keeps its room.
             message = f"◀ PAST · read-only, end returns to LIVE · {when}"
@@ -473,14 +477,14 @@ class CartuiApp(App):
     def resolve_position(self, text: str) -> int:
         """What the go-to dialog typed: a position, or an ISO time (with a zone)."""
         text = text.strip()
-        if text.isdigit():
-            return self.history.check_position(int(text))
+        if POSITION_AS_SHOWN.fullmatch(text):  # 1200, or 1,200 as the screen writes it
+            return self.history.check_position(int(text.replace(",", "")))
         try:
             return self.history.position_at_time(text)
         except ValueError as exc:
             if text[:4].isdigit() and "-" in text:  # a time, but without its zone, say
                 raise ValueError(str(exc)) from None
-            raise ValueError(f"{text!r} is neither a position (0..{self.history.head()}) "
+            raise ValueError(f"{text!r} is neither a position (0..{count(self.history.head())}) "
                              "nor a time like 2026-01-06T14:00Z") from None
 
     def action_go_to(self) -> None:

@@ -216,6 +216,9 @@ def test_resolve_position_explains_itself(demo_app):
     assert demo_app.resolve_position("9999-12-31T23:59:59-05:00") == demo_app.cursor.head
     assert demo_app.resolve_position("2000-01-01T00:00Z") == 0
     assert demo_app.resolve_position(" 7 ") == 7
+    assert demo_app.resolve_position("1,200") == 1200  # as the screen writes positions
+    with pytest.raises(ValueError, match=rf"'1,20' is neither a position \(0..{demo_app.cursor.head:,}\)"):
+        demo_app.resolve_position("1,20")
 
 
 # -- mouse -----------------------------------------------------------------------------------
@@ -589,6 +592,18 @@ async def test_a_database_deleted_under_the_app_ends_it_for_the_cli_to_say(cartu
 
 
 # -- what-if ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [(120, 35), (80, 24)])
+async def test_the_what_if_banner_fits_and_writes_positions_as_the_screen_does(demo_app, size):
+    async with demo_app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("left", "x")
+        await settle(pilot)
+        banner = demo_app.main.query_one("#banner", Static)
+        text = str(banner.content)
+        assert f"WHAT-IF without event {demo_app.cursor.head - 1:,} · x restores" in text
+        assert len(text) <= banner.content_region.width  # nothing cut
 
 
 async def test_what_if_skip_recomputes_without_touching_the_store(demo_app):
