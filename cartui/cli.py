@@ -288,6 +288,9 @@ def show(app: App, cart: str, at_position: int | None, at_time: str | None, as_j
     if loaded.uncreated is not None:
         click.echo(f"warning: an event before the cart was created ({literal(loaded.uncreated)}): "
                    "another program wrote it", err=True)
+    if loaded.untimed is not None:
+        click.echo(f"warning: an event recorded at no time ({literal(loaded.untimed)}): another "
+                   "program wrote it", err=True)
     state = loaded.state
     if not state.exists:
         where = "" if at_position is None else f" at position {loaded.as_of_position}"

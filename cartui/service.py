@@ -21,7 +21,7 @@ from .domain.events import CURRENT_SCHEMA_VERSION
 from .ids import new_uuid
 from .store import (
     ConcurrencyError, EventStore, NewEvent, RecordedEvent, StoreBusy, StoreError, UndecodableEvent,
-    decode_event, version_not_whole,
+    decode_event, is_a_time, version_not_whole,
 )
 
 DEFAULT_SNAPSHOT_EVERY = 50  # see README, "Speed": a load replays at most this many events
@@ -39,6 +39,9 @@ class LoadedCart:
     # The first row of the cart before its CartCreated (another program wrote it), as
     # "position P: ItemAdded before the cart's CartCreated"; None in a sound stream.
     uncreated: str | None = None
+    # The first row whose recorded_at is no time (another program wrote it), as
+    # "position P: recorded_at 'garbage' is no time"; None in a sound stream.
+    untimed: str | None = None
 
     def why_unchangeable(self) -> str | None:
         """Why no event may be decided on this cart as stored, as "has ...": rows
@@ -54,6 +57,9 @@ class LoadedCart:
             # A CartCreated now would adopt the events that came before it.
             return (f"has an event before its CartCreated ({self.uncreated}), written by another "
                     "program")
+        if self.untimed is not None:
+            # verify lists it as a row that cannot be read: a cart it is in is not changed.
+            return f"has an event recorded at no time ({self.untimed}), written by another program"
         return None
 
 
@@ -115,18 +121,20 @@ class CartService:
         if snapshot is not None:
             state, after = CartState.from_dict(orjson.loads(snapshot[2])), snapshot[1]
         undecodable = []
-        gap = uncreated = None
+        gap = uncreated = untimed = None
         for row in self.store.read_stream(cart_id, after_position=after, up_to_position=as_of):
             if row.version != state.version + 1 and gap is None:
                 gap = f"position {row.position}: version {row.version} after version {state.version}"
             if state.status == "new" and row.type != "CartCreated" and uncreated is None:
                 uncreated = f"position {row.position}: {row.type} before the cart's CartCreated"
+            if untimed is None and not is_a_time(row.recorded_at):
+                untimed = f"position {row.position}: recorded_at {row.recorded_at!r} is no time"
             try:
                 state = evolve(state, self.decode(row))
             except UndecodableEvent as exc:
                 undecodable.append(exc)
                 state = skip_undecodable(state)
-        return LoadedCart(state, as_of, undecodable, gap, uncreated)
+        return LoadedCart(state, as_of, undecodable, gap, uncreated, untimed)
 
     # -- writing ---------------------------------------------------------------------------
 

@@ -114,7 +114,14 @@ def test_data_that_is_not_json_is_exported_as_a_string_which_import_refuses(run_
 ], ids=["garbage", "no such month", "no such day", "no such hour"])
 def test_a_recorded_at_that_is_no_time_is_reported_and_not_inherited(run_cli, shop, no_time):
     bad = insert_foreign(shop, "'cart-x'", "'{\"customer\":null}'", f"'{no_time}'", event_id="f1")
-    assert run_cli("add", "cart-x", "COF-ESP-1KG", "--db", shop).status == 0
+    # Its cart is shown, with a warning, and not changed, as README says of bad rows.
+    refused = run_cli("add", "cart-x", "COF-ESP-1KG", "--db", shop)
+    assert refused.status == 2 and refused.error_lines == [
+        f"error: cart 'cart-x' has an event recorded at no time (position {bad}: recorded_at "
+        f"'{no_time}' is no time), written by another program, so it cannot be changed"]
+    shown = run_cli("show", "cart-x", "--db", shop)
+    assert shown.status == 0 and "warning: an event recorded at no time" in shown.stderr
+    assert run_cli("add", "cart-a", "COF-ESP-1KG", "--db", shop).status == 0
     assert run_cli("new", "--cart", "cart-later", "--db", shop).status == 0
     with EventStore(shop) as store:
         times = [r.recorded_at for r in store.read_all(bad + 1)]
@@ -134,6 +141,19 @@ def test_a_recorded_at_that_is_no_time_is_reported_and_not_inherited(run_cli, sh
     assert run_cli("show", "cart-x", "--db", shop).status == 0
 
 
+def test_at_time_passes_over_a_row_recorded_at_no_time(run_cli, shop):
+    """"12345" sorts before every date: it is no time at or before any moment."""
+    with EventStore(shop) as store:
+        first = store.recorded_at(1)
+        head = store.head_position()
+    insert_foreign(shop, "'cart-x'", "'{\"customer\":null}'", "'12345'", event_id="f1")
+    cart = json.loads(run_cli("show", "cart-a", "--at-time", first, "--json", "--db", shop).stdout)
+    assert cart["as_of_position"] == 1 and cart["items"] == []
+    figures = json.loads(run_cli("projections", "--at-time", "9999-01-01T00:00Z", "--json",
+                                 "--db", shop).stdout)
+    assert figures["as_of_position"] == head  # the latest row that is a time
+
+
 @pytest.mark.parametrize("other_form", [
     "2031-01-01T00:00:00Z", "2031-01-01T00:00:00+02:00", "2031-01-01T00:00:00",
     "2031-01-01T00:00:00.5Z", "2031-01-01T00:00:00garbage",
@@ -142,7 +162,7 @@ def test_a_later_time_in_another_form_is_followed_in_the_stores_own(run_cli, sho
     """Time never runs backwards in position order, and cartui writes its own form only."""
     bad = insert_foreign(shop, "'cart-x'", "'{\"customer\":null}'", f"'{other_form}'",
                          event_id="f1")
-    assert run_cli("add", "cart-x", "COF-ESP-1KG", "--db", shop).status == 0
+    assert run_cli("add", "cart-a", "COF-ESP-1KG", "--db", shop).status == 0
     assert run_cli("new", "--cart", "cart-later", "--db", shop).status == 0
     with EventStore(shop) as store:
         times = [r.recorded_at for r in store.read_all(bad + 1)]

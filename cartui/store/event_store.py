@@ -23,7 +23,7 @@ from .schema import (
     EVENT_ID_EXPR, EVENT_ID_INDEX, LEGACY_SCHEMA_SQL, SCHEMA_SQL, STREAM_VERSION_INDEX,
 )
 from .timestamps import (
-    REAL_TIME, STORE_FORM_OF_REAL_TIME, format_timestamp, normalize_timestamp, utc_now,
+    REAL_TIME, STORE_FORM_OF_REAL_TIME, format_timestamp, is_a_time, normalize_timestamp, utc_now,
     utc_now_text,
 )
 
@@ -713,10 +713,17 @@ class EventStore:
             "ORDER BY position", (first, last))]
 
     def position_at_time(self, moment: str) -> int:
-        """The largest position recorded at or before `moment` (fixed-width UTC text); 0 if none."""
-        row = self.conn.execute(
-            "SELECT MAX(position) FROM events WHERE recorded_at <= ?", (moment,)).fetchone()
-        return row[0] or 0
+        """The largest position recorded at or before `moment` (fixed-width UTC text); 0 if none.
+
+        A row another program wrote may hold text that is no time and sorts before
+        it ("12345"): such a row was recorded at no time, so it is passed over."""
+        position = self.conn.execute("SELECT MAX(position) FROM events WHERE recorded_at <= ?",
+                                     (moment,)).fetchone()[0]
+        while position and not is_a_time(self.recorded_at(position)):
+            position = self.conn.execute(
+                "SELECT MAX(position) FROM events WHERE recorded_at <= ? AND position < ?",
+                (moment, position)).fetchone()[0]
+        return position or 0
 
     def recorded_at(self, position: int) -> str | None:
         rows = all_rows_of(self.conn, f"SELECT {text_of('recorded_at')} FROM events "

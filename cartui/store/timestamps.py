@@ -63,6 +63,15 @@ def parse_timestamp(text: str) -> datetime:
         raise OutOfRangeInUtc(text, after=moment.year == 9999) from None
 
 
+def is_a_time(text: str) -> bool:
+    """Whether stored text is a time (another program may have written any text)."""
+    try:
+        parse_timestamp(text)
+    except ValueError:
+        return False
+    return True
+
+
 class OutOfRangeInUtc(ValueError):
     """An instant before year 1 or after year 9999 in UTC: no event can be recorded
     then, though a question about a time (`--at-time`) may name it."""
