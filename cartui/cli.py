@@ -460,15 +460,32 @@ def verify(app: App) -> None:
     An event's data must decode for its type and schema version, its
     recorded_at must be a time, its version a whole number that continues its
     stream, its cart created before it, and its text UTF-8 (rows another
-    program wrote may break any of these). Exit status 0 when every event
-    decodes; 1, after the list, when some do not.
+    program wrote may break any of these). The positions must run from 1
+    without a hole: a missing one is a row deleted past the triggers (SQLite's
+    INSERT OR REPLACE deletes a row it collides with without them). Exit
+    status 0 when every event decodes; 1, after the list, when some do not.
     """
     store = app.store
     service = app.service
-    count = bad = 0
+    count = bad = missing = 0
     versions: dict[str, int] = {}  # each stream's version so far
     created: set[str] = set()  # the streams whose CartCreated came
+    before_the_log = store.first_position_before_the_log()
+    if before_the_log is not None:
+        outside = sum(1 for _ in store.read_all(before_the_log, up_to_position=0))
+        count += outside
+        bad += outside
+        click.echo(f"position {before_the_log}{' and on' if outside > 1 else ''}: "
+                   f"{many(outside, 'row')} before position 1, outside the log that cartui "
+                   "reads (written by another program)")
+    expected = 1
     for row in store.read_all(1):
+        if row.position != expected:
+            missing += row.position - expected
+            click.echo(f"{_positions(expected, row.position - 1)} missing: a row "
+                       "deleted past the triggers (as INSERT OR REPLACE deletes) or skipped by "
+                       "another program")
+        expected = row.position + 1
         count += 1
         before = versions.get(row.stream_id, 0)
         # A gap is reported once, then counted on from; a version that is no number
@@ -497,10 +514,17 @@ def verify(app: App) -> None:
         click.echo(f"position {row.position} ({literal(row.stream_id)} version "
                    f"{literal(row.version)}, {literal(row.type)} v{literal(row.schema_version)}): "
                    f"{literal(reason)}")
-    if bad:
-        raise CliError(f"{bad:,} of {many(count, 'event')} cannot be decoded", REFUSED)
+    problems = [f"{bad:,} of {many(count, 'event')} cannot be decoded"] if bad else []
+    if missing:
+        problems.append(f"{many(missing, 'position')} missing")
+    if problems:
+        raise CliError("; ".join(problems), REFUSED)
     click.echo({0: "the log is empty", 1: "its 1 event decodes"}.get(
         count, f"all {count:,} events decode"))
+
+
+def _positions(first: int, last: int) -> str:
+    return f"position {first:,}" if first == last else f"positions {first:,}..{last:,}"
 
 
 # -- the read side ---------------------------------------------------------------------------

@@ -165,6 +165,8 @@ class CartService:
                 self._latest.pop(command.cart_id, None)
                 if attempt == self.max_attempts or isinstance(exc, StoreBusy):
                     raise
+                if attempt > 1:  # refused on a fresh load: no retry helps a row no load reads
+                    self._refuse_rows_before_the_log(command.cart_id)
                 # The first retry goes at once: most often the cart had moved on
                 # while it sat in the cache. Then back off a little, with jitter,
                 # so that two writers stop colliding.
@@ -179,6 +181,13 @@ class CartService:
             # that costs as much again: every command pays it.
             return tuple.__new__(CommandResult, (new_state, recorded, attempt))
         raise AssertionError("unreachable")
+
+    def _refuse_rows_before_the_log(self, cart_id: str) -> None:
+        position = self.store.first_position_before_the_log(cart_id)
+        if position is not None:
+            raise StoreError(f"cart {cart_id!r} has an event at position {position}, before the "
+                             "log's position 1, written by another program, so it cannot be "
+                             "changed")
 
     def _decide(self, command: Command, trust_cache: bool) -> tuple[CartState, list]:
         """The state to append to and the events the command makes of it.

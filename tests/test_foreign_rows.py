@@ -141,6 +141,38 @@ def test_a_recorded_at_that_is_no_time_is_reported_and_not_inherited(run_cli, sh
     assert run_cli("show", "cart-x", "--db", shop).status == 0
 
 
+def test_verify_finds_the_hole_an_insert_or_replace_leaves(run_cli, shop):
+    """SQLite's REPLACE deletes the row it collides with without the DELETE trigger
+    (a trigger on every insert to refuse it would cost each append more than its
+    own work): the log cannot refuse it, verify shows where a row went."""
+    with sqlite3.connect(shop, isolation_level=None) as conn:
+        conn.execute("REPLACE INTO events SELECT 10, stream_id, version, type, schema_version, "
+                     "data, json_set(metadata, '$.event_id', 'new'), recorded_at FROM events "
+                     "WHERE position = 2")
+    conn.close()
+    verify = run_cli("verify", "--db", shop)
+    assert verify.status == 1
+    assert verify.stdout.splitlines()[0].startswith("position 2 missing: a row deleted")
+    assert verify.stdout.splitlines()[1].startswith("positions 5..9 missing")
+    assert verify.error_lines == ["error: 6 positions missing"]
+
+
+def test_a_row_before_position_1_is_listed_and_its_cart_not_changed(run_cli, shop):
+    with sqlite3.connect(shop, isolation_level=None) as conn:
+        conn.execute("INSERT INTO events VALUES (0, 'cart-z', 1, 'CartCreated', 1, "
+                     "'{\"customer\":null}', ?, '2020-01-01T00:00:00.000000Z')", (METADATA % "z1",))
+    conn.close()
+    verify = run_cli("verify", "--db", shop)
+    assert verify.stdout.splitlines() == [
+        "position 0: 1 row before position 1, outside the log that cartui reads (written by "
+        "another program)"]
+    assert verify.error_lines == ["error: 1 of 5 events cannot be decoded"]
+    created = run_cli("new", "--cart", "cart-z", "--db", shop)
+    assert created.status == 2 and created.error_lines == [
+        "error: cart 'cart-z' has an event at position 0, before the log's position 1, written "
+        "by another program, so it cannot be changed"]  # not a conflict to retry (exit 3)
+
+
 def test_at_time_passes_over_a_row_recorded_at_no_time(run_cli, shop):
     """"12345" sorts before every date: it is no time at or before any moment."""
     with EventStore(shop) as store:

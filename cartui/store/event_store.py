@@ -659,6 +659,14 @@ class EventStore:
             "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?", (stream_id,)
         ).fetchone()[0]
 
+    def first_position_before_the_log(self, stream_id: str | None = None) -> int | None:
+        """A row at position 0 or below (another program wrote it; cartui numbers from
+        1 and reads from there): the first such position, of one stream or any."""
+        sql, args = "SELECT MIN(position) FROM events WHERE position < 1", ()
+        if stream_id is not None:
+            sql, args = sql + " AND stream_id = ?", (stream_id,)
+        return self.conn.execute(sql, args).fetchone()[0]
+
     def head_position(self) -> int:
         return self.conn.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()[0]
 
