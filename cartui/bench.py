@@ -185,7 +185,8 @@ class Figure:
         return meets_target(self.key, self.value, self.baseline, self.pair_ratios)
 
     def to_json(self) -> dict:
-        paired = {"pair_ratios": [round(r, 4) for r in self.pair_ratios]} if self.pair_ratios else {}
+        paired = ({"pair_ratios": [round(r, 4) for r in self.pair_ratios]} if self.pair_ratios
+                  else {})
         return {"label": self.label, "unit": self.unit, "value": round(self.value, 4),
                 "baseline": None if self.baseline is None else round(self.baseline, 4),
                 "baseline_label": self.baseline_label, "target": self.target,
@@ -196,7 +197,8 @@ class Figure:
 # target), in the order of the report. The single command is judged as the issue
 # words it: the median, over its paired runs, of each pair's plain / cartui.
 TARGETS = {
-    "command_ms": (">= 0.7x plain speed", lambda value, plain, ratios: statistics.median(ratios) >= 0.7),
+    "command_ms": (">= 0.7x plain speed",
+                   lambda value, plain, ratios: statistics.median(ratios) >= 0.7),
     "import_events_per_s": (">= 100,000", lambda value, plain, *_: value >= 100_000),
     "import_peak_mb": ("< 300", lambda value, plain, *_: value < 300),
     "import_random_ids_events_per_s": ("for comparison", None),

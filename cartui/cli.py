@@ -208,7 +208,8 @@ def command(name: str | None = None, **settings) -> Callable:
 # -- the cart --------------------------------------------------------------------------------
 
 @command()
-@click.option("--cart", "cart_id", type=NEW_CART_ID, metavar="ID", help="The cart id (default: a new one).")
+@click.option("--cart", "cart_id", type=NEW_CART_ID, metavar="ID",
+              help="The cart id (default: a new one).")
 @click.option("--customer", type=CUSTOMER, metavar="NAME",
               help="Who the cart belongs to (default: anonymous).")
 def new(app: App, cart_id: str | None, customer: str | None) -> None:
@@ -223,7 +224,8 @@ def new(app: App, cart_id: str | None, customer: str | None) -> None:
 @command()
 @click.argument("cart", type=CART_ID)
 @click.argument("sku")
-@click.option("--qty", "quantity", type=WholeNumber(), metavar="N", default=1, show_default=True, help="How many to add (1..99).")
+@click.option("--qty", "quantity", type=WholeNumber(), metavar="N", default=1, show_default=True,
+              help="How many to add (1..99).")
 def add(app: App, cart: str, sku: str, quantity: int) -> None:
     """Add a product to a cart (again: the line's quantity goes up)."""
     state = app.service.add_item(cart, sku, quantity).state
@@ -653,7 +655,8 @@ def _catch_up_progress(label: str, delay: float = 0.5):
 # -- the shop --------------------------------------------------------------------------------
 
 @command()
-@click.option("--seed", type=WholeNumber(), metavar="N", default=None, help="Another seed, another (equally fixed) history.")
+@click.option("--seed", type=WholeNumber(), metavar="N", default=None,
+              help="Another seed, another (equally fixed) history.")
 @click.option("--carts", "cart_count", type=WholeNumber(min=1), default=None, metavar="N",
               help="How many carts.")
 def demo(app: App, seed: int | None, cart_count: int | None) -> None:

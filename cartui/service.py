@@ -221,7 +221,8 @@ class CartService:
         A made-up id holds 32 random bits: one already taken (a chance in about 4
         billion per stored cart) is made up again."""
         if cart_id is not None:
-            return self.execute(CreateCart(cart_id=validate_new_cart_id(cart_id), customer=customer))
+            cart_id = validate_new_cart_id(cart_id)
+            return self.execute(CreateCart(cart_id=cart_id, customer=customer))
         for attempt in range(1, self.max_attempts + 1):
             try:
                 return self.execute(CreateCart(cart_id=self.new_cart_id(), customer=customer))

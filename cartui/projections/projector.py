@@ -108,7 +108,8 @@ class Projector:
                 # keeps losing the race to it still shows the projections getting there.
                 progress(ahead + done, ahead + total)
 
-            done = self._fold(positions, start, figures, head, None if progress is None else overall)
+            done = self._fold(positions, start, figures, head,
+                              None if progress is None else overall)
             folded += done
             if done == head - start:
                 return folded

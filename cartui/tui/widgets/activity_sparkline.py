@@ -31,7 +31,8 @@ class ZeroBasedSparkline:
 
     def columns(self) -> list[int]:
         """Each column's largest value; fewer values than columns are stretched across."""
-        buckets = [max(bucket) for bucket in SparklineRenderable._buckets(list(self.data), self.width)]
+        data = list(self.data)
+        buckets = [max(bucket) for bucket in SparklineRenderable._buckets(data, self.width)]
         return [buckets[column * len(buckets) // self.width] for column in range(self.width)]
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
