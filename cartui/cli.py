@@ -67,14 +67,18 @@ class App:
     """What every command shares: the database path the user chose and, opened
     on first use, its store and the cart service."""
 
-    def __init__(self, db: Path | None = None) -> None:
+    def __init__(self, db: str | None = None) -> None:
         self.db_option = db
         self._store: EventStore | None = None
 
     @property
     def db_path(self) -> Path:
         """--db, else $CARTUI_DB, else the default database."""
-        return self.db_option if self.db_option is not None else resources.default_db_path()
+        if self.db_option is None:
+            return resources.default_db_path()
+        if not self.db_option:  # `--db "$DB"` with DB unset: not the current folder
+            raise CliError("--db is empty: give the path of a database file")
+        return Path(self.db_option)
 
     @property
     def uses_builtin_default(self) -> bool:
@@ -164,7 +168,8 @@ class DomainChecked(click.ParamType):
 CART_ID = DomainChecked("cart", validate_cart_id)
 NEW_CART_ID = DomainChecked("cart", validate_new_cart_id)
 CUSTOMER = DomainChecked("name", validate_customer)
-DB_PATH = click.Path(dir_okay=False, path_type=Path)
+# Checked when the database is opened (catalog and bench open none: they leave --db be).
+DB_PATH = click.Path(path_type=str)
 
 
 def _db_option(func: Callable) -> Callable:
@@ -175,7 +180,7 @@ def _db_option(func: Callable) -> Callable:
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @_db_option
 @click.pass_context
-def cli(ctx: click.Context, db: Path | None) -> None:
+def cli(ctx: click.Context, db: str | None) -> None:
     """An event-sourced shopping cart you can edit, watch and rewind.
 
     Without a command, opens the full-screen app. Exit status: 0 done, 1 the
@@ -193,7 +198,7 @@ def command(name: str | None = None, **settings) -> Callable:
     """Declare a subcommand: it takes the App first, and accepts --db too."""
     def decorate(func: Callable) -> click.Command:
         @wraps(func)
-        def run(db: Path | None, **params):
+        def run(db: str | None, **params):
             app = click.get_current_context().find_object(App)
             if db is not None:
                 app.db_option = db

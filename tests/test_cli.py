@@ -135,6 +135,19 @@ def test_catalog_lists_the_products(run_cli, tmp_db):
     assert "24.90" in run_cli("catalog", "--db", tmp_db).stdout
 
 
+def test_a_db_that_is_a_folder_or_empty_is_refused_where_a_database_is_opened(run_cli, tmp_path):
+    # catalog opens none: it leaves --db be, whatever it names (as it does $CARTUI_DB).
+    for db in (tmp_path, ""):
+        assert run_cli("catalog", "--db", db).status == 0
+    refused = run_cli("carts", "--db", tmp_path)
+    assert refused.status == 2 and refused.error_lines == [
+        f"error: cannot open {tmp_path}: it is not a file"]
+    for command in ("carts", "new"):
+        empty = run_cli(command, "--db", "")
+        assert empty.status == 2 and empty.error_lines == [
+            "error: --db is empty: give the path of a database file"]
+
+
 def test_events_prints_json_lines_in_export_format(run_cli, shop):
     lines = run_cli("events", "--db", shop).stdout.splitlines()
     assert lines[0].encode() == log_of(shop).splitlines()[0]
