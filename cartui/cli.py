@@ -16,6 +16,7 @@ importer, the demo and above all the full-screen app (textual) are imported
 only by the commands that need them.
 """
 
+import codecs
 import errno
 import os
 import signal
@@ -37,8 +38,8 @@ from .money import money
 from .wording import exact_time, full_time, many
 from .service import CartService
 from .store import (
-    ConcurrencyError, EventStore, NotUtf8Text, StoreError, UndecodableEvent, is_lock_wait,
-    is_read_only, is_unreadable_database, parse_timestamp, remove_database,
+    ConcurrencyError, EventStore, NotUtf8Text, StoreError, UndecodableEvent, is_disk_full,
+    is_lock_wait, is_read_only, is_unreadable_database, parse_timestamp, remove_database,
 )
 
 OK, REFUSED, INVALID, CONFLICT = 0, 1, 2, 3  # exit statuses (DESIGN.md)
@@ -552,7 +553,7 @@ def projections(app: App, at_position: int | None, at_time: str | None, as_json:
     history = History(app.store, app.service)
     at_position = _resolve_at(history, at_position, at_time)
     # Read-only: the checkpoints stay behind, and the fold from them reaches the head.
-    history.catch_up_unless_read_only(_catch_up_progress("catching up the projections"))
+    history.catch_up_where_writable(_catch_up_progress("catching up the projections"))
     try:
         figures = history.projections_at(at_position)
     except PositionOutOfRange as exc:
@@ -718,6 +719,10 @@ def _terminal_problem() -> str | None:
                 "e.g. TERM=xterm-256color, or use a command (cartui --help)")
     if not all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stdout)):
         return "the full-screen app needs a terminal: run it in one, or use a command (cartui --help)"
+    encoding = sys.stdout.encoding or "ascii"
+    if codecs.lookup(encoding).name != "utf-8":  # it would draw its frames as \u256d...
+        return (f"the full-screen app draws in Unicode, and this terminal's locale is {encoding}: "
+                "run it with a UTF-8 locale (e.g. LC_ALL=C.UTF-8), or use a command (cartui --help)")
     return None
 
 
@@ -812,6 +817,11 @@ def _stop_on_sigterm() -> None:
 # -- errors and exit statuses ----------------------------------------------------------------
 
 def main(argv: Iterable[str] | None = None) -> None:
+    # A terminal that cannot show every character (a Latin-1 locale, and a customer
+    # "山田" another user typed) gets "?" for it, not a crash in the middle of a table.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     try:
         status = run(argv)
     except KeyboardInterrupt:  # Ctrl-C while an error was being told
@@ -867,6 +877,8 @@ def exit_status(exc: BaseException) -> tuple[int, str]:
             return CONFLICT, f"the database stayed locked: {exc}"
         case sqlite3.OperationalError() if is_read_only(exc):
             return INVALID, f"the database is read-only, and this command writes to it: {exc}"
+        case sqlite3.OperationalError() if is_disk_full(exc):  # import, demo, rebuild: all or none
+            return INVALID, f"cannot write to the database, nothing was saved: {exc}"
         case sqlite3.DatabaseError() if is_unreadable_database(exc):
             return INVALID, f"cannot read the database: {exc}"
         case click.ClickException():

@@ -23,8 +23,8 @@ from .projections.reader import ProjectionReader
 from .projections.summaries import cart_summaries
 from .service import CartService, CartSummary, LoadedCart, skip_undecodable
 from .store import (
-    EventStore, OutOfRangeInUtc, RecordedEvent, UndecodableEvent, decode_event, is_read_only,
-    normalize_timestamp,
+    EventStore, OutOfRangeInUtc, RecordedEvent, UndecodableEvent, decode_event, is_disk_full,
+    is_read_only, normalize_timestamp,
 )
 
 
@@ -305,13 +305,14 @@ class History:
         with self._own_connection() as store:
             return Projector(store).rebuild(progress)
 
-    def catch_up_unless_read_only(self, progress: Progress | None = None) -> bool:
-        """`catch_up`, or False when the database is read-only to this process: the
-        stored projections stay behind, and what reads them must fold the rest."""
+    def catch_up_where_writable(self, progress: Progress | None = None) -> bool:
+        """`catch_up`, or False when the database cannot be written now (read-only to
+        this process, or its disk full): the stored projections stay behind, and what
+        reads them must fold the rest. A command that only reads still answers."""
         try:
             self.catch_up(progress)
         except Exception as exc:
-            if not is_read_only(exc):
+            if not (is_read_only(exc) or is_disk_full(exc)):
                 raise
             return False
         return True
@@ -320,7 +321,7 @@ class History:
         """Every cart as of the head, oldest first, from the cart summaries read model:
         the projections are caught up first (`catch_up`, progress included). In a
         read-only database every cart is loaded instead (slower, the same list)."""
-        if self.catch_up_unless_read_only(progress):
+        if self.catch_up_where_writable(progress):
             return cart_summaries(self.reader.readmodels)
         summaries = []
         for stream in self.store.streams():

@@ -291,6 +291,33 @@ def test_the_app_without_a_terminal_it_can_draw_on_says_so_and_makes_nothing(
     assert done.stdout == "" and not db.exists()
 
 
+@pytest.mark.parametrize("encoding, draws", [("utf-8", True), ("UTF8", True),
+                                             ("ISO-8859-1", False), ("ascii", False)])
+def test_the_app_in_a_terminal_that_is_not_utf8_says_so(monkeypatch, encoding, draws):
+    """It draws frames and arrows in Unicode: elsewhere they came out as '\\u256d'."""
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(sys, "stdin", SimpleNamespace(isatty=lambda: True))
+    monkeypatch.setattr(sys, "stdout", SimpleNamespace(isatty=lambda: True, encoding=encoding))
+    problem = cli._terminal_problem()
+    monkeypatch.undo()
+    assert problem == (None if draws else
+                       f"the full-screen app draws in Unicode, and this terminal's locale is "
+                       f"{encoding}: run it with a UTF-8 locale (e.g. LC_ALL=C.UTF-8), or use a "
+                       "command (cartui --help)")
+
+
+def test_a_terminal_that_cannot_show_a_name_gets_question_marks_not_a_crash(
+        run_cli, tmp_db, child_env):
+    assert run_cli("new", "--cart", "c1", "--customer", "Zoë 山田", "--db", tmp_db).status == 0
+    for command in (["carts"], ["show", "c1"]):
+        done = subprocess.run([sys.executable, "-m", "cartui", *command, "--db", str(tmp_db)],
+                              capture_output=True, env={**child_env, "PYTHONIOENCODING": "latin-1"},
+                              timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "Zoë ??".encode("latin-1") in done.stdout
+
+
 def test_the_default_database_and_cartui_db_get_their_folder_made(run_cli, tmp_path):
     from cartui.resources import builtin_default_db_path
 
@@ -538,8 +565,16 @@ def test_an_app_that_finds_the_database_unreadable_exits_2_with_one_line(run_cli
     assert result.error_lines == ["error: cannot read the database: database disk image is malformed"]
 
 
-def test_carts_and_projections_of_a_read_only_database_fold_what_they_cannot_store(
-        run_cli, shop, monkeypatch):
+@pytest.mark.parametrize("message, name, rebuild_error", [
+    ("attempt to write a readonly database", "SQLITE_READONLY",
+     "the database is read-only, and this command writes to it: attempt to write a readonly "
+     "database"),
+    ("database or disk is full", "SQLITE_FULL",
+     "cannot write to the database, nothing was saved: database or disk is full"),
+], ids=["read-only", "disk full"])
+def test_carts_and_projections_fold_what_they_cannot_store(run_cli, shop, monkeypatch,
+                                                           message, name, rebuild_error):
+    """A command that only reads still answers when the projections cannot be stored."""
     from cartui.projections.projector import Projector
 
     assert run_cli("carts", "--db", shop).status == 0  # the projections stored up to here
@@ -548,11 +583,10 @@ def test_carts_and_projections_of_a_read_only_database_fold_what_they_cannot_sto
     service.add_item("cart-new", "TEA-EGR-100", 2)
     service.add_item("cart-open", "TEA-EGR-100", 1)
     service.store.close()
-    read_only = sqlite_error(sqlite3.OperationalError, "attempt to write a readonly database",
-                             "SQLITE_READONLY")
+    cannot_write = sqlite_error(sqlite3.OperationalError, message, name)
 
     def refused(self, progress=None):
-        raise read_only
+        raise cannot_write
     with monkeypatch.context() as patched:
         patched.setattr(Projector, "catch_up", refused)
         as_read_only = [run_cli(*args, "--db", shop) for args in
@@ -566,9 +600,7 @@ def test_carts_and_projections_of_a_read_only_database_fold_what_they_cannot_sto
     with monkeypatch.context() as patched:  # rebuild has nothing to fall back on
         patched.setattr(Projector, "rebuild", refused)
         rebuilt = run_cli("rebuild", "--db", shop)
-    assert (rebuilt.status, rebuilt.error_lines) == (2, [
-        "error: the database is read-only, and this command writes to it: attempt to write a "
-        "readonly database"])
+    assert (rebuilt.status, rebuilt.error_lines) == (2, ["error: " + rebuild_error])
 
 
 # Two ways a folder and the database in it are read-only to cartui, each a command line

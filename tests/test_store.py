@@ -3,6 +3,7 @@ log, optimistic concurrency, atomic appends, timestamps, robustness against
 foreign or damaged files, change detection and snapshots."""
 
 import os
+import shutil
 import sqlite3
 from datetime import datetime, timedelta, timezone
 
@@ -643,6 +644,22 @@ def test_opening_a_file_another_process_holds_whole_is_a_lock_error_not_a_bad_fi
         holder.close()
     with EventStore(db) as store:  # and once it lets go, all is well (and WAL again)
         assert store.conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_a_database_on_a_full_disk_says_so_not_that_it_is_no_database(db, monkeypatch):
+    """Opening in WAL mode makes files beside the database; on a full disk SQLite
+    says only 'disk I/O error'."""
+    EventStore(db).close()
+    disk_io_error = sqlite3.OperationalError("disk I/O error")
+    disk_io_error.sqlite_errorcode, disk_io_error.sqlite_errorname = 10, "SQLITE_IOERR"
+
+    def cannot_open(*args, **kwargs):
+        raise disk_io_error
+    monkeypatch.setattr(EventStore, "_connect", staticmethod(cannot_open))
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(100, 100, 0))
+    with pytest.raises(StoreError, match=f"cannot open {db}: the disk it is on is full "
+                                         r"\(disk I/O error\)"):
+        EventStore(db)
 
 
 def test_what_is_not_a_file_is_refused_and_nothing_made_beside_it(tmp_path):

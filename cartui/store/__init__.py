@@ -4,7 +4,7 @@ from .codec import UndecodableEvent, decode_event, version_not_whole
 from .rows import NotUtf8Text
 from .event_store import (
     ANY, NO_STREAM, ConcurrencyError, EventStore, NewEvent, RecordedEvent, StoreBusy, StoreError,
-    StreamInfo, is_lock_wait, is_read_only, is_unreadable_database, remove_database,
+    StreamInfo, is_disk_full, is_lock_wait, is_read_only, is_unreadable_database, remove_database,
 )
 from .timestamps import (
     OutOfRangeInUtc, format_timestamp, is_a_time, normalize_timestamp, parse_timestamp,
@@ -16,5 +16,6 @@ __all__ = [
     "ConcurrencyError", "EventStore", "NewEvent", "RecordedEvent", "StoreBusy", "StoreError",
     "StreamInfo",
     "OutOfRangeInUtc", "format_timestamp", "is_a_time", "normalize_timestamp", "parse_timestamp",
-    "starts_like_timestamp", "utc_now", "is_lock_wait", "is_read_only", "is_unreadable_database", "remove_database",
+    "starts_like_timestamp", "utc_now", "is_disk_full", "is_lock_wait", "is_read_only",
+    "is_unreadable_database", "remove_database",
 ]

@@ -7,6 +7,7 @@ on a crash of the process) for speed.
 """
 
 import os
+import shutil
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -77,6 +78,19 @@ def is_read_only(error: BaseException) -> bool:
     """Whether SQLite refused a write because the file (or its folder) is read-only to us."""
     return isinstance(error, sqlite3.OperationalError) and getattr(
         error, "sqlite_errorname", "").startswith("SQLITE_READONLY")
+
+
+def is_disk_full(error: BaseException) -> bool:
+    return getattr(error, "sqlite_errorname", "") == "SQLITE_FULL"
+
+
+def _disk_full_beside(path: str) -> bool:
+    """Whether the file system of `path`'s folder has no room left: opening in WAL
+    mode makes two files beside the database, which cannot grow then."""
+    try:
+        return shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free == 0
+    except OSError:
+        return False
 
 
 def is_unreadable_database(error: BaseException) -> bool:
@@ -199,6 +213,9 @@ class EventStore:
                 # A bulk import into an empty log holds the whole file for its length.
                 raise StoreBusy(f"{self.path} is locked by another process (an import, say); "
                                 f"try again when it is done: {exc}") from None
+            if _disk_full_beside(self.path):  # SQLite says only "disk I/O error"
+                raise StoreError(f"cannot open {self.path}: the disk it is on is full "
+                                 f"({exc})") from None
             raise StoreError(f"cannot open {self.path} as a cartui database: {exc}") from None
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open {self.path} as a cartui database: {exc}") from None
