@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -153,6 +153,9 @@ KEYS: dict[str, list[Binding]] = {
 MAIN_BINDINGS: list[Binding] = [binding for keys in KEYS.values() for binding in keys]
 
 
+SMALLEST_WINDOW = (80, 24)  # every region usable (DESIGN.md)
+
+
 class MainScreen(Screen):
     """The four regions. Holds no state: the app decides what every widget shows."""
 
@@ -187,9 +190,18 @@ class MainScreen(Screen):
     def on_mount(self) -> None:
         self.app.start_showing()
 
-    def on_resize(self) -> None:
+    _too_small = False
+
+    def on_resize(self, event: events.Resize) -> None:
         # Crossing the 100-column breakpoint changes the layout and the History line's length.
         self.app.after_refresh(self.app.refresh_view)
+        width, height = event.size
+        too_small = width < SMALLEST_WINDOW[0] or height < SMALLEST_WINDOW[1]
+        if too_small and not self._too_small:  # said once as it gets too small, not per resize
+            self.app.say(f"The window is {width}x{height}: some regions have no room below "
+                         f"{SMALLEST_WINDOW[0]}x{SMALLEST_WINDOW[1]}. Make it larger to see "
+                         "them all.", title="Window too small", severity="warning")
+        self._too_small = too_small
 
 
 READ_ONLY = ("The database is read-only to cartui (its file, or the folder it is in, cannot "

@@ -202,6 +202,22 @@ async def test_go_to_a_position_a_time_and_refuse_nonsense(demo_app):
         await pilot.press("escape")
 
 
+async def test_a_window_too_small_for_every_region_says_so_once(demo_app):
+    async with demo_app.run_test(size=(120, 35), notifications=True) as pilot:
+        await settle(pilot)
+        assert not any("too small" in n.title.lower() for n in demo_app._notifications)
+        await pilot.resize_terminal(60, 20)
+        await settle(pilot)
+        await pilot.resize_terminal(61, 20)  # still too small: not said again
+        await settle(pilot)
+        told = [str(n.message) for n in demo_app._notifications if n.title == "Window too small"]
+        assert told == ["The window is 60x20: some regions have no room below 80x24. Make it "
+                        "larger to see them all."]
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        assert len([n for n in demo_app._notifications if n.title == "Window too small"]) == 1
+
+
 def test_resolve_position_explains_itself(demo_app):
     with pytest.raises(ValueError, match="outside the log"):
         demo_app.resolve_position("999999")
