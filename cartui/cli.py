@@ -222,8 +222,7 @@ def new(app: App, cart_id: str | None, customer: str | None) -> None:
     """Create a cart and print its id."""
     app.open_store()
     # As the app's dialog reads its field: surrounding spaces dropped, a blank name is none.
-    customer = customer.strip() if customer else None
-    result = app.service.create_cart(cart_id, customer or None)
+    result = app.service.create_cart(cart_id, (customer or "").strip() or None)
     _echo_saved(result.state.cart_id)
 
 
@@ -290,15 +289,11 @@ def show(app: App, cart: str, at_position: int | None, at_time: str | None, as_j
     for problem in loaded.undecodable:
         click.echo(f"warning: skipped position {problem.position}: {literal(problem.reason)}",
                    err=True)
-    if loaded.gap is not None:
-        click.echo(f"warning: a gap in the cart's versions ({literal(loaded.gap)}): another "
-                   "program wrote it", err=True)
-    if loaded.uncreated is not None:
-        click.echo(f"warning: an event before the cart was created ({literal(loaded.uncreated)}): "
-                   "another program wrote it", err=True)
-    if loaded.untimed is not None:
-        click.echo(f"warning: an event recorded at no time ({literal(loaded.untimed)}): another "
-                   "program wrote it", err=True)
+    for what, where in (("a gap in the cart's versions", loaded.gap),
+                        ("an event before the cart was created", loaded.uncreated),
+                        ("an event recorded at no time", loaded.untimed)):
+        if where is not None:
+            click.echo(f"warning: {what} ({literal(where)}): another program wrote it", err=True)
     state = loaded.state
     if not state.exists:
         where = "" if at_position is None else f" at position {loaded.as_of_position}"

@@ -319,8 +319,9 @@ class History:
 
     def cart_summaries(self, progress: Progress | None = None) -> list[CartSummary]:
         """Every cart as of the head, oldest first, from the cart summaries read model:
-        the projections are caught up first (`catch_up`, progress included). In a
-        read-only database every cart is loaded instead (slower, the same list)."""
+        the projections are caught up first (`catch_up`, progress included). Where
+        they cannot be stored (a read-only database, a full disk) every cart is
+        loaded instead (slower, the same list)."""
         if self.catch_up_where_writable(progress):
             return cart_summaries(self.reader.readmodels)
         summaries = []

@@ -157,7 +157,8 @@ SMALLEST_WINDOW = (80, 24)  # every region usable (DESIGN.md)
 
 
 class MainScreen(Screen):
-    """The four regions. Holds no state: the app decides what every widget shows."""
+    """The four regions. Holds no state but whether its window was too small to show
+    them all (said once): the app decides what every widget shows."""
 
     BINDINGS = MAIN_BINDINGS
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
@@ -166,6 +167,7 @@ class MainScreen(Screen):
         super().__init__()
         self.store = store
         self.service = service
+        self._too_small = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="banner")
@@ -189,8 +191,6 @@ class MainScreen(Screen):
 
     def on_mount(self) -> None:
         self.app.start_showing()
-
-    _too_small = False
 
     def on_resize(self, event: events.Resize) -> None:
         # Crossing the 100-column breakpoint changes the layout and the History line's length.

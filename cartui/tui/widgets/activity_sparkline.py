@@ -17,7 +17,7 @@ from textual.renderables._blend_colors import blend_colors
 from textual.renderables.sparkline import Sparkline as SparklineRenderable
 from textual.widgets import Sparkline
 
-BARS = "▁▂▃▄▅▆▇█"
+BARS = SparklineRenderable.BARS  # the same eight heights as Textual's
 
 
 class ZeroBasedSparkline:
